@@ -1,0 +1,65 @@
+/// The responder's settings, with DESIGN.md's defaults for every field.
+public struct Config: Sendable {
+    /// The site's secret eSputnik API key; never logged, never answered.
+    public var apiKey: String = ""
+    /// eSputnik's token endpoint.
+    public var tokenURL: String = "https://esputnik.com/v1/auth/contact/token"
+    /// An extra CA bundle trusted for the token endpoint, besides the system's CA directory.
+    public var caFile: String?
+    /// How long to wait for a TCP+TLS connection to eSputnik, in milliseconds.
+    public var connectTimeoutMs: Int = 2000
+    /// The whole exchange's deadline, retries included, in milliseconds.
+    public var timeoutMs: Int = 5000
+    /// The URL prefix under which the routes live.
+    public var basePath: String = "/app-inbox"
+    /// Which FastCGI params carry the validated identity.
+    public var identityParams = IdentityParams()
+    /// Permits identity params named `HTTP_*`, which any client can set as a request header.
+    public var allowHeaderIdentity: Bool = false
+    /// Worker threads, each serving one FastCGI connection at a time.
+    public var threads: Int = 32
+    /// Permission bits of a `unix:` listen socket.
+    public var socketMode: UInt32 = 0o660
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT, in seconds.
+    public var shutdownGraceSeconds: Int = 10
+    /// The least severe log level written.
+    public var logLevel: LogLevel = .info
+    /// Text lines or JSON objects.
+    public var logFormat: LogFormat = .text
+
+    /// Creates the default configuration (no API key).
+    public init() {}
+
+    /// The version sent as `User-Agent` and printed by `--version`.
+    public static let version = "0.1.0"
+}
+
+/// The FastCGI param names that carry each identity field.
+public struct IdentityParams: Sendable, Equatable {
+    /// The param holding the user's email.
+    public var email = "INBOX_EMAIL"
+    /// The param holding the user's phone number.
+    public var phone = "INBOX_PHONE"
+    /// The param holding the site's own customer id.
+    public var externalCustomerId = "INBOX_EXTERNAL_CUSTOMER_ID"
+
+    /// Creates the default param names.
+    public init() {}
+}
+
+/// One thing wrong with the configuration, naming the variable to fix.
+public struct ConfigProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The environment variable (or option) at fault.
+    public var variable: String
+    /// What is wrong with it.
+    public var message: String
+
+    /// Creates a problem report.
+    public init(_ variable: String, _ message: String) {
+        self.variable = variable
+        self.message = message
+    }
+
+    /// `VARIABLE: message`, the line printed at startup.
+    public var description: String { "\(variable): \(message)" }
+}

@@ -1,0 +1,85 @@
+/// Parses environment files in systemd's `EnvironmentFile=` syntax, so one file serves
+/// systemd, mod_fcgid wrappers and `--env-file` alike.
+///
+/// Supported: `KEY=value`, `export KEY=value`, comments starting with `#` or `;`, blank lines,
+/// single quotes (literal), double quotes (with `\"`, `\\`, `\n` escapes), and a trailing
+/// backslash that continues a line. Whitespace around unquoted values is dropped.
+public enum EnvFile {
+    /// Parses the file's text; a malformed line is reported with its number.
+    public static func parse(_ text: String) -> Result<[String: String], ConfigProblem> {
+        var variables: [String: String] = [:]
+        var logicalLines: [(number: Int, text: String)] = []
+        var pending = ""
+        var pendingStart = 0
+        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(rawLine)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if pending.isEmpty { pendingStart = offset + 1 }
+            if line.hasSuffix("\\"), !isComment(pending + line) {
+                pending += line.dropLast()
+                continue
+            }
+            logicalLines.append((pendingStart, pending + line))
+            pending = ""
+        }
+        if !pending.isEmpty { logicalLines.append((pendingStart, pending)) }
+
+        for (number, line) in logicalLines {
+            let content = Config.trimmed(line)
+            if content.isEmpty || isComment(content) { continue }
+            var assignment = Substring(content)
+            if assignment.hasPrefix("export ") { assignment = assignment.dropFirst("export ".count) }
+            guard let equals = assignment.firstIndex(of: "=") else {
+                return .failure(ConfigProblem("line \(number)", "expected KEY=value"))
+            }
+            let key = Config.trimmed(String(assignment[..<equals]))
+            guard !key.isEmpty, key.utf8.allSatisfy({ isNameByte($0) }) else {
+                return .failure(ConfigProblem("line \(number)", "invalid variable name"))
+            }
+            guard let value = parseValue(Config.trimmed(String(assignment[assignment.index(after: equals)...]))) else {
+                return .failure(ConfigProblem("line \(number)", "unterminated quote in \(key)"))
+            }
+            variables[key] = value
+        }
+        return .success(variables)
+    }
+
+    private static func isComment(_ line: String) -> Bool {
+        let content = Config.trimmed(line)
+        return content.hasPrefix("#") || content.hasPrefix(";")
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+
+    private static func parseValue(_ raw: String) -> String? {
+        guard let quote = raw.first, quote == "\"" || quote == "'" else { return raw }
+        var value = ""
+        var escaped = false
+        var closed = false
+        for character in raw.dropFirst() {
+            if closed { return nil }  // text after the closing quote
+            if escaped {
+                switch character {
+                case "n": value.append("\n")
+                case "t": value.append("\t")
+                default: value.append(character)
+                }
+                escaped = false
+            } else if character == "\\", quote == "\"" {
+                escaped = true
+            } else if character == quote {
+                closed = true
+            } else {
+                value.append(character)
+            }
+        }
+        return closed ? value : nil
+    }
+}

@@ -1,0 +1,143 @@
+import CCurl
+
+/// Settings of the HTTP request to eSputnik.
+public struct UpstreamSettings: Sendable {
+    /// The token endpoint URL.
+    public var url: String
+    /// The API key, sent as the Basic-auth password.
+    public var apiKey: String
+    /// Extra CA bundle, if any.
+    public var caFile: String?
+    /// TCP+TLS connect deadline per attempt.
+    public var connectTimeoutMs: Int
+
+    /// Takes the upstream settings from the configuration.
+    public init(config: Config) {
+        url = config.tokenURL
+        apiKey = config.apiKey
+        caFile = config.caFile
+        connectTimeoutMs = config.connectTimeoutMs
+    }
+
+    /// Basic auth with a fixed user name: eSputnik reads only the password, which is the key.
+    var authorizationHeader: String {
+        "Authorization: Basic " + Base64.encode(Array("app-inbox-fcgi:\(apiKey)".utf8))
+    }
+}
+
+/// One worker's curl easy handle, reused for every request so that the connection to eSputnik
+/// stays open (keep-alive) and TLS is negotiated once per worker, not once per request.
+/// Not thread-safe: each worker thread owns one.
+public final class CurlUpstream: UpstreamTransport {
+    private let handle: UnsafeMutableRawPointer
+    private let headers: UnsafeMutablePointer<curl_slist>
+    private let sink = ResponseSink()
+
+    /// Configures a handle for eSputnik's token endpoint.
+    public init(settings: UpstreamSettings, share: CurlShare) throws(UpstreamSetupError) {
+        guard let handle = curl_easy_init() else {
+            throw UpstreamSetupError(function: "curl_easy_init", detail: "failed")
+        }
+        self.handle = handle
+        var list: UnsafeMutablePointer<curl_slist>?
+        for line in [
+            "Content-Type: application/json", "Accept: application/json", settings.authorizationHeader,
+            "Expect:",  // no 100-continue round trip for a small body
+        ] {
+            list = curl_slist_append(list, line)
+        }
+        guard let list else {
+            curl_easy_cleanup(handle)
+            throw UpstreamSetupError(function: "curl_slist_append", detail: "failed")
+        }
+        headers = list
+
+        var failures: [String] = []
+        func check(_ code: CURLcode, _ option: String) {
+            if code != CURLE_OK { failures.append("\(option): \(String(cString: curl_easy_strerror(code)))") }
+        }
+        check(ccurl_setopt_string(handle, CURLOPT_URL, settings.url), "CURLOPT_URL")
+        check(ccurl_setopt_long(handle, CURLOPT_POST, 1), "CURLOPT_POST")
+        check(ccurl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers), "CURLOPT_HTTPHEADER")
+        check(ccurl_setopt_string(handle, CURLOPT_USERAGENT, "app-inbox-fcgi/\(Config.version)"), "CURLOPT_USERAGENT")
+        // Signals would interrupt other threads' syscalls; the threaded resolver needs none.
+        check(ccurl_setopt_long(handle, CURLOPT_NOSIGNAL, 1), "CURLOPT_NOSIGNAL")
+        check(ccurl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, settings.connectTimeoutMs), "CURLOPT_CONNECTTIMEOUT_MS")
+        check(ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1), "CURLOPT_SSL_VERIFYPEER")
+        check(ccurl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2), "CURLOPT_SSL_VERIFYHOST")
+        check(ccurl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https"), "CURLOPT_PROTOCOLS_STR")
+        check(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0), "CURLOPT_FOLLOWLOCATION")
+        check(ccurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), "CURLOPT_TCP_KEEPALIVE")
+        check(ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1), "CURLOPT_TCP_NODELAY")
+        if let caFile = settings.caFile {
+            check(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile), "CURLOPT_CAINFO")
+        }
+        check(ccurl_setopt_share(handle, UnsafeMutableRawPointer(share.handle)), "CURLOPT_SHARE")
+        check(
+            ccurl_setopt_write_callback(handle) { data, size, count, context in
+                let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+                // Returning less than offered makes curl fail the transfer with CURLE_WRITE_ERROR.
+                return sink.append(UnsafeRawBufferPointer(start: data, count: size * count)) ? size * count : 0
+            }, "CURLOPT_WRITEFUNCTION")
+        check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()), "CURLOPT_WRITEDATA")
+        if !failures.isEmpty {
+            curl_slist_free_all(headers)
+            curl_easy_cleanup(handle)
+            throw UpstreamSetupError(function: "curl_easy_setopt", detail: failures.joined(separator: "; "))
+        }
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(headers)
+    }
+
+    /// POSTs `body` with at most `timeoutMs` for the whole attempt.
+    public func post(_ body: [UInt8], timeoutMs: Int) -> UpstreamAttempt {
+        sink.reset()
+        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
+        _ = ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
+        let code = body.withUnsafeBufferPointer { buffer in
+            // COPYPOSTFIELDS copies, so the Swift buffer need not outlive this call.
+            _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            return curl_easy_perform(handle)
+        }
+        switch code {
+        case CURLE_OK:
+            var status = 0
+            _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            var retryAfter: curl_off_t = 0
+            _ = ccurl_getinfo_off_t(handle, CURLINFO_RETRY_AFTER, &retryAfter)
+            return .answered(status: status, body: sink.bytes, retryAfter: retryAfter > 0 ? Int(retryAfter) : nil)
+        case CURLE_WRITE_ERROR where sink.overflowed:
+            return .bodyTooLarge
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timedOut
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+            CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE, CURLE_SSL_CONNECT_ERROR, CURLE_HTTP2, CURLE_HTTP2_STREAM:
+            return .connectionFailed(String(cString: curl_easy_strerror(code)))
+        default:
+            return .failed(String(cString: curl_easy_strerror(code)))
+        }
+    }
+}
+
+/// Collects one answer's body, refusing more than `UpstreamAttempt.maxBodyBytes`.
+final class ResponseSink {
+    private(set) var bytes: [UInt8] = []
+    private(set) var overflowed = false
+
+    func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        overflowed = false
+    }
+
+    func append(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count + chunk.count <= UpstreamAttempt.maxBodyBytes else {
+            overflowed = true
+            return false
+        }
+        bytes.append(contentsOf: chunk)
+        return true
+    }
+}

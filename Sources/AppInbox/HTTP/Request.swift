@@ -1,0 +1,44 @@
+/// One request as the web server handed it over: FastCGI (or CGI) params and the body.
+///
+/// Params are looked up on demand rather than copied, because a request carries a few dozen
+/// params and a handler reads five or six of them.
+public struct Request {
+    /// Returns the raw bytes of a param, or nil when the web server did not set it.
+    public let param: (String) -> [UInt8]?
+    /// The request body, read to its end by the transport and capped at `Request.maxBodyBytes`.
+    public let body: [UInt8]
+
+    /// The largest body kept; the rest is read and discarded so that keep-conn stays in step.
+    public static let maxBodyBytes = 64 * 1024
+
+    /// Creates a request from a param lookup and a body.
+    public init(param: @escaping (String) -> [UInt8]?, body: [UInt8] = []) {
+        self.param = param
+        self.body = body
+    }
+
+    /// Creates a request from a fixed set of params (tests, tools).
+    public init(params: [String: String], body: [UInt8] = []) {
+        self.init(param: { name in params[name].map { Array($0.utf8) } }, body: body)
+    }
+
+    /// A param as text, with invalid UTF-8 repaired; nil when absent.
+    public func string(_ name: String) -> String? {
+        param(name).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The HTTP method, upper-cased as the web server sent it.
+    public var method: String { string("REQUEST_METHOD") ?? "GET" }
+
+    /// A request header as the web server passed it (`User-Agent` → `HTTP_USER_AGENT`).
+    public func header(_ name: String) -> String? {
+        let bytes = name.utf8.map { byte -> UInt8 in
+            switch byte {
+            case UInt8(ascii: "-"): UInt8(ascii: "_")
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): byte - 32
+            default: byte
+            }
+        }
+        return string("HTTP_" + String(decoding: bytes, as: UTF8.self))
+    }
+}

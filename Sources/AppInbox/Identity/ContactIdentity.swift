@@ -1,0 +1,59 @@
+/// The signed-in user as eSputnik knows them: any of email, phone and the site's customer id.
+public struct ContactIdentity: Sendable, Hashable {
+    /// The user's email, if the web server passed one.
+    public var email: String?
+    /// The user's phone number, if passed.
+    public var phone: String?
+    /// The site's own customer id, if passed.
+    public var externalCustomerId: String?
+
+    /// Creates an identity; at least one field should be set.
+    public init(email: String? = nil, phone: String? = nil, externalCustomerId: String? = nil) {
+        self.email = email
+        self.phone = phone
+        self.externalCustomerId = externalCustomerId
+    }
+
+    /// The JSON body of eSputnik's token request, with only the fields present.
+    public var upstreamBody: [UInt8] {
+        var body: [UInt8] = [UInt8(ascii: "{")]
+        for (name, value) in [("email", email), ("phone", phone), ("externalCustomerId", externalCustomerId)] {
+            guard let value else { continue }
+            if body.count > 1 { body.append(UInt8(ascii: ",")) }
+            JSONString.append(name, to: &body)
+            body.append(UInt8(ascii: ":"))
+            JSONString.append(value, to: &body)
+        }
+        body.append(UInt8(ascii: "}"))
+        return body
+    }
+
+    /// A form safe for logs: `a***@example.com`, `+38***67`, `c***`.
+    public var masked: String {
+        var parts: [String] = []
+        if let email { parts.append("email=" + IdentityMask.email(email)) }
+        if let phone { parts.append("phone=" + IdentityMask.phone(phone)) }
+        if let externalCustomerId { parts.append("external_id=" + IdentityMask.opaque(externalCustomerId)) }
+        return parts.joined(separator: ",")
+    }
+}
+
+/// Masks identities for logs: enough to tell users apart while debugging, not enough to name them.
+public enum IdentityMask {
+    /// `alice@example.com` → `a***@example.com`.
+    public static func email(_ email: String) -> String {
+        guard let at = email.lastIndex(of: "@") else { return opaque(email) }
+        return String(email.prefix(1)) + "***" + email[at...]
+    }
+
+    /// `+380501234567` → `+38***67`.
+    public static func phone(_ phone: String) -> String {
+        guard phone.count > 6 else { return "***" }
+        return String(phone.prefix(3)) + "***" + String(phone.suffix(2))
+    }
+
+    /// `customer-42` → `c***`.
+    public static func opaque(_ value: String) -> String {
+        String(value.prefix(1)) + "***"
+    }
+}

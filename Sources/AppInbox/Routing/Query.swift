@@ -1,0 +1,54 @@
+/// A parsed `application/x-www-form-urlencoded` query string.
+public struct Query: Sendable, Equatable {
+    /// The decoded pairs in their order; a name without `=` has an empty value.
+    public let items: [(name: String, value: String)]
+
+    /// Parses a raw query string (without the `?`).
+    public init(_ raw: String) {
+        items = raw.split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (Query.decode(parts[0]), parts.count > 1 ? Query.decode(parts[1]) : "")
+        }
+    }
+
+    /// The first value for `name`, if any.
+    public subscript(name: String) -> String? {
+        items.first { $0.name == name }?.value
+    }
+
+    public static func == (lhs: Query, rhs: Query) -> Bool {
+        lhs.items.elementsEqual(rhs.items) { $0.name == $1.name && $0.value == $1.value }
+    }
+
+    /// Percent-decodes a component, `+` as space; a malformed escape is kept as written.
+    public static func decode(_ component: Substring) -> String {
+        let bytes = Array(component.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                output.append(UInt8(ascii: " "))
+            } else if byte == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2])
+            {
+                output.append(high << 4 | low)
+                index += 2
+            } else {
+                output.append(byte)
+            }
+            index += 1
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,45 @@
+/// The routes under the base path, and the methods each accepts.
+public enum Route: String, Sendable, CaseIterable {
+    case token
+    case healthz
+
+    /// Methods answered by this route; anything else gets 405 with this list as `Allow`.
+    public var allowedMethods: [String] {
+        switch self {
+        case .token: ["GET", "POST"]
+        case .healthz: ["GET", "HEAD"]
+        }
+    }
+
+    /// Finds the route for a request path under `basePath`; nil for anything else.
+    public static func match(path: Substring, basePath: String) -> Route? {
+        guard path.hasPrefix(basePath) else { return nil }
+        let rest = path.dropFirst(basePath.count)
+        guard rest.first == "/" else { return nil }
+        return Route(rawValue: String(rest.dropFirst()))
+    }
+}
+
+/// Where the request path and query come from, so that the same config works under nginx,
+/// Apache mod_proxy_fcgi and mod_fcgid, which fill different params.
+public enum RequestTarget {
+    /// The path without the query: `REQUEST_URI`, else `DOCUMENT_URI`, else `SCRIPT_NAME` + `PATH_INFO`.
+    public static func path(of request: Request) -> Substring {
+        if let uri = request.string("REQUEST_URI"), !uri.isEmpty {
+            return uri[..<(uri.firstIndex(where: { $0 == "?" || $0 == "#" }) ?? uri.endIndex)]
+        }
+        if let documentURI = request.string("DOCUMENT_URI"), !documentURI.isEmpty {
+            return Substring(documentURI)
+        }
+        return Substring((request.string("SCRIPT_NAME") ?? "") + (request.string("PATH_INFO") ?? ""))
+    }
+
+    /// The query string: `QUERY_STRING`, else what follows `?` in `REQUEST_URI`.
+    public static func query(of request: Request) -> Query {
+        if let query = request.string("QUERY_STRING") { return Query(query) }
+        if let uri = request.string("REQUEST_URI"), let mark = uri.firstIndex(of: "?") {
+            return Query(String(uri[uri.index(after: mark)...]))
+        }
+        return Query("")
+    }
+}

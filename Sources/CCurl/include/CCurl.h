@@ -1,0 +1,51 @@
+#ifndef CCURL_H
+#define CCURL_H
+#include <curl/curl.h>
+
+// curl_easy_setopt / curl_easy_getinfo are variadic, which Swift cannot call:
+// one typed wrapper per argument type that we use.
+
+typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, void *context);
+
+static inline CURLcode ccurl_setopt_long(CURL *handle, CURLoption option, long value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_setopt_string(CURL *handle, CURLoption option, const char *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_setopt_pointer(CURL *handle, CURLoption option, void *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_setopt_slist(CURL *handle, CURLoption option, struct curl_slist *value) {
+    return curl_easy_setopt(handle, option, value);
+}
+
+static inline CURLcode ccurl_setopt_share(CURL *handle, CURLSH *share) {
+    return curl_easy_setopt(handle, CURLOPT_SHARE, share);
+}
+
+static inline CURLcode ccurl_setopt_write_callback(CURL *handle, ccurl_write_callback callback) {
+    return curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION, callback);
+}
+
+static inline CURLcode ccurl_getinfo_long(CURL *handle, CURLINFO info, long *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode ccurl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off_t *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+static inline CURLcode ccurl_getinfo_double(CURL *handle, CURLINFO info, double *value) {
+    return curl_easy_getinfo(handle, info, value);
+}
+
+/// A share handle for DNS and TLS sessions, with one mutex per shared data type.
+/// Connections are deliberately not shared: sharing them across concurrently
+/// running threads is unsupported by libcurl.
+CURLSH *ccurl_share_create(void);
+
+#endif

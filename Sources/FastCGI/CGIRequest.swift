@@ -1,0 +1,44 @@
+import AppInbox
+import Glibc
+
+/// Answers the single request of a plain CGI invocation: params from the environment, the body
+/// from stdin, the answer to stdout. For hosts that allow CGI but no long-running process.
+public enum CGIRequest {
+    /// Serves one request with `responder` and returns the process exit status.
+    public static func serve(with responder: (Request) -> Response) -> Int32 {
+        let request = Request(param: { name in getenv(name).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } }, body: readBody())
+        let response = responder(request)
+        return write(ResponseEncoding.head(of: response) + response.body) ? 0 : 1
+    }
+
+    private static func readBody() -> [UInt8] {
+        guard let lengthText = getenv("CONTENT_LENGTH"), let length = Int(String(cString: lengthText)), length > 0
+        else { return [] }
+        var body: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        var remaining = length
+        while remaining > 0 {
+            let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, min($0.count, remaining)) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            remaining -= count
+            if body.count < Request.maxBodyBytes {
+                body.append(contentsOf: chunk[0..<min(count, Request.maxBodyBytes - body.count)])
+            }
+        }
+        return body
+    }
+
+    private static func write(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0, errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+    }
+}

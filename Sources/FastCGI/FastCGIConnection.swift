@@ -1,0 +1,46 @@
+import AppInbox
+import CFastCGI
+import Glibc
+
+/// Adapts one accepted `FCGX_Request` to the plain `Request` / `Response` values of `AppInbox`.
+enum FastCGIConnection {
+    /// Reads the request's input stream to its end, keeping at most `Request.maxBodyBytes`.
+    /// Reading to the end matters even for GET: with keep-conn, an unread closing FCGI_STDIN
+    /// record would stall the next request on the same connection (PITFALLS.md #15).
+    static func readBody(_ request: inout FCGX_Request) -> [UInt8] {
+        var body: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), request.in)
+            }
+            if count <= 0 { return body }
+            if body.count < Request.maxBodyBytes {
+                body.append(contentsOf: chunk[0..<min(Int(count), Request.maxBodyBytes - body.count)])
+            }
+        }
+    }
+
+    /// Runs `responder` on the request and writes its answer; returns false when the web server
+    /// had gone away (the client aborted) before the answer was written.
+    static func serve(_ request: inout FCGX_Request, with responder: (Request) -> Response) -> Bool {
+        let body = readBody(&request)
+        let envp = request.envp
+        // The param strings live until FCGX_Finish_r; the lookup copies each value it returns.
+        let lookup: (String) -> [UInt8]? = { name in
+            guard let value = FCGX_GetParam(name, envp) else { return nil }
+            return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+        }
+        let response = responder(Request(param: lookup, body: body))
+        let head = ResponseEncoding.head(of: response)
+        return write(head, to: request.out) && write(response.body, to: request.out) && FCGX_FFlush(request.out) == 0
+    }
+
+    private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {
+        guard !bytes.isEmpty else { return true }
+        return bytes.withUnsafeBytes { buffer in
+            FCGX_PutStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), stream)
+                == Int32(buffer.count)
+        }
+    }
+}

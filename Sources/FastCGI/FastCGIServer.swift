@@ -1,0 +1,128 @@
+import AppInbox
+import CFastCGI
+import Glibc
+import Synchronization
+
+/// The FastCGI process: N worker threads accepting on one socket, and the main thread waiting
+/// for SIGTERM/SIGINT to shut down gracefully.
+public enum FastCGIServer {
+    /// What the server needs to run.
+    public struct Options: Sendable {
+        /// The bound (or inherited) listening socket.
+        public var socket: ListenSocket
+        /// Worker threads.
+        public var threads: Int
+        /// How long in-flight requests may take after a stop signal.
+        public var shutdownGraceSeconds: Int
+        /// Where lifecycle events are logged.
+        public var log: Log
+
+        /// Creates server options.
+        public init(socket: ListenSocket, threads: Int, shutdownGraceSeconds: Int, log: Log) {
+            self.socket = socket
+            self.threads = threads
+            self.shutdownGraceSeconds = shutdownGraceSeconds
+            self.log = log
+        }
+    }
+
+    /// Builds one worker's responder on that worker's thread (so per-thread resources such as a
+    /// curl handle are created where they are used).
+    public typealias ResponderFactory = @Sendable () throws -> (Request) -> Response
+
+    /// Ignores SIGPIPE: a client that aborts makes nginx close the connection, and a write to it
+    /// must fail with EPIPE rather than kill the process. Call first thing in `main`.
+    public static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+
+    /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
+    /// period and exits 0. Never returns.
+    public static func run(_ options: Options, makeResponder: @escaping ResponderFactory) -> Never {
+        // Block the stop signals in every thread (the workers inherit this mask) so that only
+        // the sigwait below sees them and no worker's accept or curl call is interrupted.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
+        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+
+        guard FCGX_Init() == 0 else {
+            options.log.error("fastcgi_init_failed")
+            exit(1)
+        }
+        let state = ServerState()
+        for index in 0..<options.threads {
+            let started = WorkerThread.start {
+                worker(index: index, options: options, state: state, makeResponder: makeResponder)
+            }
+            if !started {
+                options.log.error("thread_start_failed", ["index": String(index)])
+                exit(1)
+            }
+        }
+        options.log.info("listening", ["threads": String(options.threads), "version": Config.version])
+
+        while true {
+            var received: Int32 = 0
+            sigwait(&stopSignals, &received)
+            if received == SIGHUP {
+                options.log.info("signal_ignored", ["signal": "HUP"])
+                continue
+            }
+            stop(options, state: state, signal: received == SIGTERM ? "TERM" : "INT")
+        }
+    }
+
+    private static func stop(_ options: Options, state: ServerState, signal: String) -> Never {
+        options.log.info("stopping", ["signal": signal, "in_flight": String(state.inFlight.load(ordering: .relaxed))])
+        state.stopping.store(true, ordering: .sequentiallyConsistent)
+        FCGX_ShutdownPending()
+        options.socket.shutdownAccepting()
+        let deadline = MonotonicClock.nowMs() + Double(options.shutdownGraceSeconds) * 1000
+        while state.inFlight.load(ordering: .sequentiallyConsistent) > 0, MonotonicClock.nowMs() < deadline {
+            MonotonicClock.sleep(ms: 10)
+        }
+        let unfinished = state.inFlight.load(ordering: .sequentiallyConsistent)
+        if unfinished > 0 {
+            options.log.warn("shutdown_grace_expired", ["in_flight": String(unfinished)])
+        }
+        options.socket.removeSocketFile()
+        options.log.info("stopped")
+        // Workers parked on idle kept connections are not joined: nothing of theirs is pending.
+        exit(0)
+    }
+
+    private static func worker(index: Int, options: Options, state: ServerState, makeResponder: ResponderFactory) {
+        let responder: (Request) -> Response
+        do {
+            responder = try makeResponder()
+        } catch {
+            options.log.error("worker_setup_failed", ["index": String(index), "error": String(describing: error)])
+            exit(1)
+        }
+        var request = FCGX_Request()
+        FCGX_InitRequest(&request, options.socket.fd, 0)
+        // No lock around FCGX_Accept_r: with keep-conn a thread waits inside it for the next
+        // request on its kept connection, and a lock would stall every other worker (PITFALLS.md #1).
+        while true {
+            guard FCGX_Accept_r(&request) == 0 else {
+                if state.stopping.load(ordering: .sequentiallyConsistent) { return }
+                options.log.debug("accept_failed", ["error": String(cString: strerror(errno))])
+                MonotonicClock.sleep(ms: 10)  // EMFILE and the like: do not spin
+                continue
+            }
+            state.inFlight.add(1, ordering: .sequentiallyConsistent)
+            if !FastCGIConnection.serve(&request, with: responder) {
+                options.log.debug("client_gone")
+            }
+            FCGX_Finish_r(&request)
+            state.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+        }
+    }
+}
+
+/// Counters shared between the workers and the shutdown sequence.
+final class ServerState: Sendable {
+    let stopping = Atomic<Bool>(false)
+    let inFlight = Atomic<Int>(0)
+}

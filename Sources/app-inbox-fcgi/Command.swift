@@ -1,0 +1,151 @@
+import AppInbox
+import FastCGI
+import Glibc
+
+/// What each subcommand does, from parsed arguments to exit status.
+enum Command {
+    static func run(arguments: [String]) -> Int32 {
+        let parsed: Arguments
+        do {
+            parsed = try Arguments.parse(arguments)
+        } catch {
+            printError("app-inbox-fcgi: \(error.message)\nRun 'app-inbox-fcgi --help' for usage.")
+            return 2
+        }
+        switch parsed.subcommand {
+        case .help:
+            print(Arguments.usage, terminator: "")
+            return 0
+        case .version:
+            print("app-inbox-fcgi \(Config.version)")
+            return 0
+        case .checkConfig:
+            guard let config = loadConfig(parsed) else { return 2 }
+            for line in config.summary { print(line) }
+            return 0
+        case .token:
+            guard let config = loadConfig(parsed) else { return 2 }
+            return exchangeOnce(parsed, config: config)
+        case .serve:
+            guard let config = loadConfig(parsed) else { return 2 }
+            return serve(parsed, config: config)
+        }
+    }
+
+    /// The environment, completed by `--env-file`; prints every problem and returns nil on any.
+    static func loadConfig(_ arguments: Arguments) -> Config? {
+        var environment = ProcessEnvironment.current()
+        if let path = arguments.envFile {
+            let text: String
+            do {
+                text = String(decoding: try FileBytes.read(path), as: UTF8.self)
+            } catch {
+                printError("app-inbox-fcgi: --env-file: cannot read \(path): \(error)")
+                return nil
+            }
+            switch EnvFile.parse(text) {
+            case .success(let variables):
+                environment.merge(variables) { fromEnvironment, _ in fromEnvironment }
+            case .failure(let problem):
+                printError("app-inbox-fcgi: --env-file \(path): \(problem)")
+                return nil
+            }
+        }
+        switch Config.load(environment: environment) {
+        case .success(var config):
+            if let threads = arguments.threads { config.threads = threads }
+            return config
+        case .failure(let failure):
+            for problem in failure.problems { printError("app-inbox-fcgi: \(problem)") }
+            return nil
+        }
+    }
+
+    static func serve(_ arguments: Arguments, config: Config) -> Int32 {
+        let log = Log(level: config.logLevel, format: config.logFormat)
+        let socket: ListenSocket
+        if let listen = arguments.listen {
+            guard let address = ListenAddress(listen) else {
+                printError("app-inbox-fcgi: --listen: '\(listen)' is not host:port, [v6addr]:port, :port or unix:/path")
+                return 2
+            }
+            do {
+                socket = try ListenSocket(binding: address, mode: config.socketMode)
+            } catch {
+                printError("app-inbox-fcgi: --listen: \(error)")
+                return 2
+            }
+        } else if let inherited = ProcessEnvironment.systemdListenFd() {
+            socket = ListenSocket(inheritedFd: inherited)
+        } else if ListenSocket.isListeningSocket(0) {
+            socket = ListenSocket(inheritedFd: 0)
+        } else if getenv("GATEWAY_INTERFACE") != nil {
+            return serveCGI(config: config, log: log)
+        } else {
+            printError(
+                "app-inbox-fcgi: nothing to serve: give --listen ADDR, start under spawn-fcgi/mod_fcgid/systemd "
+                    + "(a listening socket on fd 0), or run as CGI (GATEWAY_INTERFACE set)")
+            return 2
+        }
+
+        let service: AppInboxService
+        do {
+            try CurlShare.globalInit()
+            service = try AppInboxService(config: config, log: log)
+        } catch {
+            printError("app-inbox-fcgi: \(error)")
+            return 1
+        }
+        let options = FastCGIServer.Options(
+            socket: socket, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds, log: log)
+        FastCGIServer.run(options) {
+            let worker = try service.makeWorker()
+            return worker.respond(to:)
+        }
+    }
+
+    static func serveCGI(config: Config, log: Log) -> Int32 {
+        do {
+            try CurlShare.globalInit()
+            let worker = try AppInboxService(config: config, log: log).makeWorker()
+            return CGIRequest.serve(with: worker.respond(to:))
+        } catch {
+            printError("app-inbox-fcgi: \(error)")
+            return 1
+        }
+    }
+
+    /// One real exchange, printed as the token route would answer it.
+    static func exchangeOnce(_ arguments: Arguments, config: Config) -> Int32 {
+        let params = IdentityParams()
+        var values: [String: String] = [:]
+        values[params.email] = arguments.email
+        values[params.phone] = arguments.phone
+        values[params.externalCustomerId] = arguments.externalCustomerId
+        let log = Log(level: config.logLevel, format: config.logFormat)
+        do {
+            let identity = try ContactIdentity.read(from: Request(params: values), params: params)
+            try CurlShare.globalInit()
+            let worker = try AppInboxService(config: config, log: log).makeWorker()
+            let outcome = worker.exchange(identity)
+            switch outcome.result {
+            case .success(let token):
+                print(String(decoding: TokenAnswer.body(token), as: UTF8.self))
+                return 0
+            case .failure(let error):
+                print(String(decoding: error.response.body, as: UTF8.self))
+                return 1
+            }
+        } catch let error as APIError {
+            print(String(decoding: error.response.body, as: UTF8.self))
+            return 2
+        } catch {
+            printError("app-inbox-fcgi: \(error)")
+            return 1
+        }
+    }
+
+    static func printError(_ message: String) {
+        Log.writeStderr(Array((message + "\n").utf8))
+    }
+}

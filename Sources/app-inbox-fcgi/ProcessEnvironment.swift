@@ -1,0 +1,26 @@
+import Glibc
+
+/// The process environment without Foundation.
+enum ProcessEnvironment {
+    /// Every `NAME=value` of `environ`.
+    static func current() -> [String: String] {
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        return variables
+    }
+
+    /// fd 3 when systemd socket activation passed us exactly our sockets (sd_listen_fds(3)).
+    static func systemdListenFd() -> Int32? {
+        guard let pid = getenv("LISTEN_PID").flatMap({ Int32(String(cString: $0)) }), pid == getpid(),
+            let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count >= 1
+        else { return nil }
+        return 3
+    }
+}

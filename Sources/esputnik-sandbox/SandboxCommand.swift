@@ -1,0 +1,76 @@
+import AppInbox
+import FastCGI
+import Glibc
+
+/// `esputnik-sandbox --listen ADDR [--threads N] --api-key KEY [--contacts FILE]`
+enum SandboxCommand {
+    static let usage = """
+        Usage: esputnik-sandbox --listen ADDR [--threads N] [--api-key KEY] [--contacts FILE]
+
+        A stand-in for eSputnik's token endpoint (POST /v1/auth/contact/token), served over
+        FastCGI behind nginx, for tests, benchmarks and the demo. The key may also come from
+        SANDBOX_API_KEY. The contacts file lists known emails, phones or external ids, one a line.
+        Control routes: /_sandbox/fault?kind=…, /_sandbox/requests, /_sandbox/reset (see README.md).
+
+        """
+
+    static func run(arguments: [String]) -> Int32 {
+        var listen: String?
+        var threads = 64
+        var apiKey = getenv("SANDBOX_API_KEY").map { String(cString: $0) } ?? ""
+        var contactsPath: String?
+        var remaining = arguments[...]
+        while let option = remaining.popFirst() {
+            if option == "--help" || option == "-h" {
+                print(usage, terminator: "")
+                return 0
+            }
+            guard let value = remaining.popFirst() else { return fail("\(option) needs a value") }
+            switch option {
+            case "--listen": listen = value
+            case "--threads":
+                guard let count = Int(value), (1...1024).contains(count) else { return fail("--threads: 1 to 1024") }
+                threads = count
+            case "--api-key": apiKey = value
+            case "--contacts": contactsPath = value
+            default: return fail("unknown option '\(option)'")
+            }
+        }
+        guard !apiKey.isEmpty else { return fail("an API key is required (--api-key or SANDBOX_API_KEY)") }
+        var contacts: Set<String> = []
+        if let contactsPath {
+            do {
+                let text = String(decoding: try FileBytes.read(contactsPath), as: UTF8.self)
+                for line in text.split(separator: "\n") {
+                    let contact = line.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+                    if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(String(contact)) }
+                }
+            } catch {
+                return fail("--contacts: cannot read \(contactsPath): \(error)")
+            }
+        }
+        let log = Log(level: .info, format: .text)
+        let socket: ListenSocket
+        if let listen {
+            guard let address = ListenAddress(listen) else { return fail("--listen: '\(listen)' is not an address") }
+            do {
+                socket = try ListenSocket(binding: address, mode: 0o666)
+            } catch {
+                return fail("--listen: \(error)")
+            }
+        } else if ListenSocket.isListeningSocket(0) {
+            socket = ListenSocket(inheritedFd: 0)
+        } else {
+            return fail("--listen is required")
+        }
+        let sandbox = Sandbox(apiKey: apiKey, contacts: contacts)
+        FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
+            sandbox.respond(to:)
+        }
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        Log.writeStderr(Array("esputnik-sandbox: \(message)\n".utf8))
+        return 2
+    }
+}
