@@ -7,6 +7,8 @@ struct Fault: Sendable, Equatable {
         case serverError = "500"
         /// HTTP 429 with `Retry-After`.
         case rateLimited = "429"
+        /// HTTP 400, as for a request eSputnik cannot read.
+        case rejected = "400"
         /// HTTP 401, as for a wrong API key.
         case unauthorized = "401"
         /// HTTP 200 whose body is not JSON.

@@ -18,6 +18,7 @@ extension Sandbox {
         case .serverError: return json(500, #"{"error":"Internal Server Error"}"#)
         case .rateLimited:
             return json(429, #"{"error":"Too Many Requests"}"#, extra: [.init("Retry-After", String(fault.retryAfter))])
+        case .rejected: return json(400, #"{"error":"Bad Request"}"#)
         case .unauthorized: return json(401, #"{"error":"Unauthorized"}"#)
         case .garbage: return Response(status: 200, headers: [.init("Content-Type", "text/html")], body: Array("<html>oops</html>".utf8))
         case .oversize:

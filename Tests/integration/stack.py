@@ -1,0 +1,290 @@
+"""Real processes for the integration tests: nginx, esputnik-sandbox and app-inbox-fcgi, on
+127.0.0.1 and free high ports, each stopped by its own PID."""
+
+import base64
+import http.client
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = Path(os.environ.get("APP_INBOX_BIN_DIR", ROOT / ".build" / "release"))
+APP_BIN = BIN_DIR / "app-inbox-fcgi"
+SANDBOX_BIN = BIN_DIR / "esputnik-sandbox"
+NGINX = os.environ.get("NGINX", "nginx")
+FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
+
+API_KEY = "test-key-5f2b9c1e8d7a4b6f"
+CONTACTS = ["alice@example.com", "+380501234567", "cust-42"] + [f"user{n}@example.com" for n in range(50)]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def stop(proc, sig=signal.SIGTERM, timeout=10.0):
+    """Stops a process we started, by PID; returns its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def make_tls(directory):
+    """A throwaway CA and a server certificate for 127.0.0.1, made at test time."""
+    d = Path(directory)
+    run = lambda *args: subprocess.run(args, cwd=d, check=True, capture_output=True)
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=app-inbox-fcgi test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+        "-subj", "/CN=127.0.0.1")
+    (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
+    return d / "ca.pem", d / "server.pem", d / "server.key"
+
+
+def nginx_config(prefix, servers, upstreams=""):
+    """A complete nginx.conf in its own prefix dir; `servers` is the http-level body."""
+    prefix = Path(prefix)
+    for sub in ("body", "fastcgi", "proxy", "uwsgi", "scgi"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    # As root, nginx's workers would run as nobody and could not reach our files (PITFALLS #16).
+    user = "user root;" if os.geteuid() == 0 else ""
+    return f"""
+{user}
+daemon off;
+worker_processes 1;
+error_log {prefix}/error.log info;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    fastcgi_temp_path {prefix}/fastcgi;
+    proxy_temp_path {prefix}/proxy;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    {upstreams}
+    {servers}
+}}
+"""
+
+
+class Nginx:
+    def __init__(self, prefix, config, ports):
+        self.prefix = Path(prefix)
+        self.prefix.mkdir(parents=True, exist_ok=True)
+        self.conf = self.prefix / "nginx.conf"
+        self.conf.write_text(config)
+        self.proc = subprocess.Popen([NGINX, "-c", str(self.conf), "-p", str(self.prefix)],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.prefix / "stderr.log", "wb"))
+        for port in ports:
+            wait_for_port(port, proc=self.proc)
+
+    def stop(self):
+        stop(self.proc, signal.SIGQUIT)
+
+    def error_log(self):
+        return (self.prefix / "error.log").read_text(errors="replace")
+
+
+class Sandbox:
+    """esputnik-sandbox behind an HTTPS nginx, as the token endpoint the responder calls."""
+
+    def __init__(self, workdir):
+        self.dir = Path(workdir) / "sandbox"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.ca, cert, key = make_tls(self.dir)
+        (self.dir / "contacts.txt").write_text("# known contacts\n" + "\n".join(CONTACTS) + "\n")
+        self.fcgi_port = free_port()
+        self.port = free_port()
+        self.log_path = self.dir / "sandbox.log"
+        self.proc = subprocess.Popen(
+            [str(SANDBOX_BIN), "--listen", f"127.0.0.1:{self.fcgi_port}", "--threads", "128",
+             "--api-key", API_KEY, "--contacts", str(self.dir / "contacts.txt")],
+            stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"))
+        wait_for_port(self.fcgi_port, proc=self.proc)
+        servers = f"""
+    upstream sandbox {{ server 127.0.0.1:{self.fcgi_port}; keepalive 32; }}
+    server {{
+        listen 127.0.0.1:{self.port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        keepalive_requests 100000;
+        location / {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param SANDBOX_CONNECTION $connection;
+            fastcgi_param SANDBOX_SSL_SESSION_REUSED $ssl_session_reused;
+            fastcgi_keep_conn on;
+            fastcgi_read_timeout 300s;
+            fastcgi_pass sandbox;
+        }}
+    }}"""
+        self.nginx = Nginx(self.dir / "nginx", nginx_config(self.dir / "nginx", servers), [self.port])
+        self.token_url = f"https://127.0.0.1:{self.port}/v1/auth/contact/token"
+        self._tls = ssl.create_default_context(cafile=str(self.ca))
+
+    def _call(self, path):
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._tls, timeout=10)
+        try:
+            conn.request("POST", path)
+            response = conn.getresponse()
+            body = response.read()
+            assert response.status == 200, (path, response.status, body)
+            return body
+        finally:
+            conn.close()
+
+    def fault(self, **params):
+        from urllib.parse import urlencode
+        self._call("/_sandbox/fault?" + urlencode(params))
+
+    def reset(self):
+        self._call("/_sandbox/reset")
+
+    def requests(self):
+        return json.loads(self._call("/_sandbox/requests"))
+
+    def stop(self):
+        self.nginx.stop()
+        stop(self.proc)
+
+
+class App:
+    """app-inbox-fcgi with its own front nginx on a free port.
+
+    The front nginx trusts the X-Test-* request headers as the validated identity: a test-only
+    stand-in for the site's login (see nginx/app-inbox.conf for production mappings), plus a
+    second server that takes the identity from HTTP Basic auth as REMOTE_USER."""
+
+    def __init__(self, workdir, sandbox, env=None, threads=16, listen="tcp", launcher=None, keep_conn=True):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.dir / "app.log"
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "APP_INBOX_API_KEY": API_KEY,
+            "APP_INBOX_TOKEN_URL": sandbox.token_url,
+            "APP_INBOX_CA_FILE": str(sandbox.ca),
+            "APP_INBOX_TIMEOUT_MS": "2000",
+            "APP_INBOX_LOG_LEVEL": "debug",
+        }
+        self.env.update(env or {})
+        self.env = {k: v for k, v in self.env.items() if v is not None}
+        if listen == "unix":
+            self.socket_path = str(self.dir / "app.sock")
+            address, upstream = f"unix:{self.socket_path}", f"unix:{self.socket_path}"
+        else:
+            self.fcgi_port = free_port()
+            address, upstream = f"127.0.0.1:{self.fcgi_port}", f"127.0.0.1:{self.fcgi_port}"
+        if launcher == "spawn-fcgi":
+            # spawn-fcgi binds the socket and passes it on fd 0, as mod_fcgid does.
+            command = ["spawn-fcgi", "-n", "-a", "127.0.0.1", "-p", str(self.fcgi_port), "--",
+                       str(APP_BIN), "--threads", str(threads)]
+        else:
+            command = [str(APP_BIN), "--listen", address, "--threads", str(threads)]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log_path, "wb"))
+        if listen == "unix":
+            deadline = time.monotonic() + 10
+            while not os.path.exists(self.socket_path):
+                assert self.proc.poll() is None, self.log()
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+        else:
+            wait_for_port(self.fcgi_port, proc=self.proc)
+        self.port = free_port()
+        self.basic_port = free_port()
+        htpasswd = self.dir / "htpasswd"
+        hashed = subprocess.run(["openssl", "passwd", "-apr1", "secret"], check=True, capture_output=True,
+                                text=True).stdout.strip()
+        htpasswd.write_text(f"alice@example.com:{hashed}\n")
+        keep = "fastcgi_keep_conn on;" if keep_conn else ""
+        keepalive = "keepalive 8;" if keep_conn else ""
+        upstreams = f"upstream app {{ server {upstream}; {keepalive} }}"
+        servers = f"""
+    server {{
+        listen 127.0.0.1:{self.port};
+        keepalive_requests 100000;
+        location / {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param INBOX_EMAIL $http_x_test_email;
+            fastcgi_param INBOX_PHONE $http_x_test_phone;
+            fastcgi_param INBOX_EXTERNAL_CUSTOMER_ID $http_x_test_external_id;
+            {keep}
+            fastcgi_read_timeout 30s;
+            fastcgi_pass app;
+        }}
+    }}
+    server {{
+        listen 127.0.0.1:{self.basic_port};
+        location /app-inbox/ {{
+            auth_basic "site";
+            auth_basic_user_file {htpasswd};
+            include {FASTCGI_PARAMS};
+            fastcgi_param INBOX_EMAIL $remote_user;
+            {keep}
+            fastcgi_pass app;
+        }}
+    }}"""
+        self.nginx = Nginx(self.dir / "nginx", nginx_config(self.dir / "nginx", servers, upstreams),
+                           [self.port, self.basic_port])
+
+    def get(self, path="/app-inbox/token", email=None, phone=None, external_id=None, method="GET",
+            body=None, headers=None, port=None, timeout=30):
+        """One request through the front nginx; returns (status, headers dict, body bytes)."""
+        all_headers = dict(headers or {})
+        if email is not None:
+            all_headers["X-Test-Email"] = email
+        if phone is not None:
+            all_headers["X-Test-Phone"] = phone
+        if external_id is not None:
+            all_headers["X-Test-External-Id"] = external_id
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=all_headers)
+            response = conn.getresponse()
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+        finally:
+            conn.close()
+
+    def token(self, email=None, **kwargs):
+        status, headers, body = self.get(email=email, **kwargs)
+        return status, json.loads(body) if body else None
+
+    def basic_auth_header(self, user, password):
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM):
+        code = stop(self.proc, sig)
+        self.nginx.stop()
+        return code
