@@ -8,7 +8,7 @@ public enum CGIRequest {
     public static func serve(with responder: (Request) -> Response) -> Int32 {
         let request = Request(param: { name in getenv(name).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } }, body: readBody())
         let response = responder(request)
-        return write(ResponseEncoding.head(of: response) + response.body) ? 0 : 1
+        return write(ResponseEncoding.head(of: response) + (request.method == "HEAD" ? [] : response.body)) ? 0 : 1
     }
 
     private static func readBody() -> [UInt8] {

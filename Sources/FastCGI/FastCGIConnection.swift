@@ -31,9 +31,11 @@ enum FastCGIConnection {
             guard let value = FCGX_GetParam(name, envp) else { return nil }
             return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
         }
-        let response = responder(Request(param: lookup, body: body))
+        let plain = Request(param: lookup, body: body)
+        let response = responder(plain)
         let head = ResponseEncoding.head(of: response)
-        return write(head, to: request.out) && write(response.body, to: request.out) && FCGX_FFlush(request.out) == 0
+        let sent = plain.method == "HEAD" ? [] : response.body
+        return write(head, to: request.out) && write(sent, to: request.out) && FCGX_FFlush(request.out) == 0
     }
 
     private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {

@@ -18,10 +18,12 @@ public struct ListenSocket: Sendable {
     public init(inheritedFd fd: Int32) {
         self.fd = fd
         unixPath = nil
+        owned = false
     }
 
     /// Binds and listens on `address`; a `unix:` socket gets permission bits `mode`.
     public init(binding address: ListenAddress, mode: UInt32, backlog: Int32 = 1024) throws(Failure) {
+        owned = true
         switch address {
         case .tcp(let host, let port):
             fd = try Self.bindTCP(host: host, port: port, backlog: backlog, label: address.description)
@@ -32,9 +34,13 @@ public struct ListenSocket: Sendable {
         }
     }
 
-    /// Stops new connections: wakes every thread blocked in `accept` on this socket.
+    /// Whether this process bound the socket (and so may shut it down).
+    public let owned: Bool
+
+    /// Stops new connections on a socket we bound: wakes every thread blocked in `accept`.
+    /// An inherited socket is left alone: systemd or the spawner keeps using it after we exit.
     public func shutdownAccepting() {
-        Glibc.shutdown(fd, Int32(SHUT_RDWR))
+        if owned { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     /// Removes the unix socket file, if we created one.

@@ -21,9 +21,10 @@ struct Arguments {
         Serves eSputnik App Inbox tokens to a site's signed-in users over FastCGI.
 
           serve          answer requests (the default). ADDR is host:port, [v6addr]:port, :port
-                         or unix:/path. Without --listen: the listening socket on fd 0
-                         (spawn-fcgi, mod_fcgid, systemd StandardInput=socket), else systemd's
-                         LISTEN_FDS, else one plain CGI request when GATEWAY_INTERFACE is set.
+                         or unix:/path. Without --listen: systemd's socket (LISTEN_FDS), else
+                         the listening socket on fd 0 (spawn-fcgi, mod_fcgid, systemd
+                         StandardInput=socket), else one plain CGI request when
+                         GATEWAY_INTERFACE is set.
           check-config   print the effective configuration (API key redacted) or every problem.
           token          exchange one identity with eSputnik and print the JSON answer.
 

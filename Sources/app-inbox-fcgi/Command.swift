@@ -45,7 +45,8 @@ enum Command {
             }
             switch EnvFile.parse(text) {
             case .success(let variables):
-                environment.merge(variables) { fromEnvironment, _ in fromEnvironment }
+                // An empty variable counts as unset, here as everywhere in the configuration.
+                environment.merge(variables) { fromEnvironment, fromFile in fromEnvironment.isEmpty ? fromFile : fromEnvironment }
             case .failure(let problem):
                 printError("app-inbox-fcgi: --env-file \(path): \(problem)")
                 return nil

@@ -1,3 +1,4 @@
+import FastCGI
 import Glibc
 
 /// The process environment without Foundation.
@@ -19,7 +20,8 @@ enum ProcessEnvironment {
     /// fd 3 when systemd socket activation passed us exactly our sockets (sd_listen_fds(3)).
     static func systemdListenFd() -> Int32? {
         guard let pid = getenv("LISTEN_PID").flatMap({ Int32(String(cString: $0)) }), pid == getpid(),
-            let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count >= 1
+            let count = getenv("LISTEN_FDS").flatMap({ Int(String(cString: $0)) }), count >= 1,
+            ListenSocket.isListeningSocket(3)
         else { return nil }
         return 3
     }

@@ -41,9 +41,9 @@ enum SandboxCommand {
         if let contactsPath {
             do {
                 let text = String(decoding: try FileBytes.read(contactsPath), as: UTF8.self)
-                for line in text.split(separator: "\n") {
-                    let contact = line.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
-                    if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(String(contact)) }
+                for line in text.unicodeScalars.split(separator: "\n") {
+                    let contact = String(String(String.UnicodeScalarView(line)).drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                    if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(contact) }
                 }
             } catch {
                 return fail("--contacts: cannot read \(contactsPath): \(error)")

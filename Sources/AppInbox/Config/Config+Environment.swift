@@ -71,7 +71,7 @@ extension Config {
             switch flag {
             case "1", "true", "yes": config.allowHeaderIdentity = true
             case "0", "false", "no": config.allowHeaderIdentity = false
-            default: problems.append(.init("APP_INBOX_ALLOW_HEADER_IDENTITY", "must be 1 or 0"))
+            default: problems.append(.init("APP_INBOX_ALLOW_HEADER_IDENTITY", "must be 1 or 0 (or true/false, yes/no)"))
             }
         }
         let paramVariables: [(String, WritableKeyPath<IdentityParams, String>)] = [

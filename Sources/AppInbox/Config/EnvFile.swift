@@ -2,7 +2,8 @@
 /// systemd, mod_fcgid wrappers and `--env-file` alike.
 ///
 /// Supported: `KEY=value`, `export KEY=value`, comments starting with `#` or `;`, blank lines,
-/// single quotes (literal), double quotes (with `\"`, `\\`, `\n` escapes), and a trailing
+/// single quotes (literal), double quotes (where only `\"`, `\\`, `` \` `` and `\$` are escapes, as
+/// in systemd; any other backslash is kept), and a trailing
 /// backslash that continues a line. Whitespace around unquoted values is dropped.
 public enum EnvFile {
     /// Parses the file's text; a malformed line is reported with its number.
@@ -11,8 +12,9 @@ public enum EnvFile {
         var logicalLines: [(number: Int, text: String)] = []
         var pending = ""
         var pendingStart = 0
-        for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = String(rawLine)
+        // Split on scalars: "\r\n" is a single Character, so a Character split would miss CRLF files.
+        for (offset, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            var line = String(String.UnicodeScalarView(rawLine))
             if line.hasSuffix("\r") { line.removeLast() }
             if pending.isEmpty { pendingStart = offset + 1 }
             if line.hasSuffix("\\"), !isComment(pending + line) {
@@ -66,11 +68,8 @@ public enum EnvFile {
         for character in raw.dropFirst() {
             if closed { return nil }  // text after the closing quote
             if escaped {
-                switch character {
-                case "n": value.append("\n")
-                case "t": value.append("\t")
-                default: value.append(character)
-                }
+                if !"\"\\`$".contains(character) { value.append("\\") }
+                value.append(character)
                 escaped = false
             } else if character == "\\", quote == "\"" {
                 escaped = true

@@ -49,9 +49,7 @@ public final class AppInboxWorker {
         case .token:
             return token(request, &trace)
         case .healthz:
-            var response = Response.text("ok\n")
-            if method == "HEAD" { response.body = [] }
-            return response
+            return Response.text("ok\n")
         }
     }
 }

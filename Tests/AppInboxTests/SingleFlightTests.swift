@@ -1,0 +1,142 @@
+import Glibc
+import Synchronization
+import Testing
+
+@testable import AppInbox
+
+/// Runs `body(index)` on `count` real threads at once and waits for all of them. (Dispatch's
+/// `concurrentPerform` would run only as many at once as there are cores, and the callers here block.)
+private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    final class Job {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+    var threads: [pthread_t] = []
+    for index in 0..<count {
+        let job = Unmanaged.passRetained(Job { body(index) }).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(
+            &thread, nil,
+            { context in
+                Unmanaged<Job>.fromOpaque(context!).takeRetainedValue().run()
+                return nil
+            }, job)
+        precondition(created == 0, "pthread_create: \(created)")
+        threads.append(thread)
+    }
+    for thread in threads { pthread_join(thread, nil) }
+}
+
+/// Thread-safe state shared by the test threads.
+private final class Shared<State: Sendable>: Sendable {
+    let state: Mutex<State>
+    init(_ initial: State) { state = Mutex(initial) }
+    func update<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
+    var value: State { state.withLock { $0 } }
+}
+
+/// Polls `condition` every millisecond for up to `ms`; true once it holds.
+private func waitUntil(ms: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = MonotonicClock.nowMs() + ms
+    while !condition() {
+        if MonotonicClock.nowMs() > deadline { return false }
+        MonotonicClock.sleep(ms: 1)
+    }
+    return true
+}
+
+@Suite("SingleFlight")
+struct SingleFlightTests {
+    @Test func concurrentCallsForOneKeyRunTheWorkOnce() {
+        let flights = SingleFlight<String, Int>()
+        let workRuns = Shared(0)
+        let arrived = Shared(0)
+        let results = Shared<[(value: Int, shared: Bool)]>([])
+        onThreads(20) { _ in
+            arrived.update { $0 += 1 }
+            let result = flights.run("alice@example.com") {
+                let run = workRuns.update { count -> Int in
+                    count += 1
+                    return count
+                }
+                // Hold the flight until every thread is about to join it, then 200 ms more.
+                _ = waitUntil(ms: 5000) { arrived.value == 20 }
+                MonotonicClock.sleep(ms: 200)
+                return 1000 + run
+            }
+            results.update { $0.append(result) }
+        }
+        let all = results.value
+        #expect(workRuns.value == 1)
+        #expect(all.count == 20)
+        #expect(all.allSatisfy { $0.value == 1001 })
+        #expect(all.filter(\.shared).count == 19)
+        #expect(flights.activeCount == 0)
+    }
+
+    @Test func differentKeysRunIndependently() {
+        let flights = SingleFlight<ContactIdentity, String>()
+        let bStarted = Shared(false)
+        let results = Shared<[String: (value: String, shared: Bool)]>([:])
+        let alice = ContactIdentity(email: "alice@example.com")
+        let bob = ContactIdentity(email: "bob@example.com")
+        onThreads(2) { index in
+            let key = index == 0 ? alice : bob
+            let result = flights.run(key) {
+                if index == 0 {
+                    // If bob's flight were queued behind alice's, this would time out.
+                    return waitUntil(ms: 2000) { bStarted.value } ? "alice-token" : "serialized"
+                }
+                bStarted.update { $0 = true }
+                return "bob-token"
+            }
+            results.update { $0[index == 0 ? "alice" : "bob"] = result }
+        }
+        let all = results.value
+        #expect(all["alice"]?.value == "alice-token")
+        #expect(all["bob"]?.value == "bob-token")
+        #expect(all["alice"]?.shared == false)
+        #expect(all["bob"]?.shared == false)
+    }
+
+    @Test func aCallAfterCompletionRunsTheWorkAgain() {
+        let flights = SingleFlight<String, Int>()
+        var runs = 0
+        let first = flights.run("k") {
+            runs += 1
+            return 1
+        }
+        let second = flights.run("k") {
+            runs += 1
+            return 2
+        }
+        #expect(first.value == 1)
+        #expect(second.value == 2)
+        #expect(!first.shared)
+        #expect(!second.shared)
+        #expect(runs == 2)
+        #expect(flights.activeCount == 0)
+    }
+
+    @Test func activeCountShowsRunningFlights() {
+        let flights = SingleFlight<Int, Int>()
+        let inside = Shared(false)
+        let release = Shared(false)
+        let seen = Shared(-1)
+        onThreads(2) { index in
+            if index == 0 {
+                _ = flights.run(7) {
+                    inside.update { $0 = true }
+                    _ = waitUntil(ms: 2000) { release.value }
+                    return 7
+                }
+            } else {
+                _ = waitUntil(ms: 2000) { inside.value }
+                seen.update { $0 = flights.activeCount }
+                release.update { $0 = true }
+            }
+        }
+        #expect(seen.value == 1)
+        #expect(flights.activeCount == 0)
+    }
+}
