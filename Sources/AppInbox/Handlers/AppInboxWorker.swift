@@ -48,8 +48,12 @@ public final class AppInboxWorker {
         switch route {
         case .token:
             return token(request, &trace)
+        case .initScript:
+            return initScript(request)
         case .healthz:
             return Response.text("ok\n")
+        case .status:
+            return status(request)
         }
     }
 }

@@ -1,13 +1,16 @@
 /// The routes under the base path, and the methods each accepts.
 public enum Route: String, Sendable, CaseIterable {
     case token
+    case initScript = "init.js"
     case healthz
+    case status
 
     /// Methods answered by this route; anything else gets 405 with this list as `Allow`.
     public var allowedMethods: [String] {
         switch self {
         case .token: ["GET", "POST"]
-        case .healthz: ["GET", "HEAD"]
+        case .initScript, .healthz: ["GET", "HEAD"]
+        case .status: ["GET"]
         }
     }
 
