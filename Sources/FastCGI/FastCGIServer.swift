@@ -38,7 +38,11 @@ public enum FastCGIServer {
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
     /// period and exits 0. Never returns.
-    public static func run(_ options: Options, makeResponder: @escaping ResponderFactory) -> Never {
+    ///
+    /// - Parameter onReload: called on SIGHUP, on the signal thread; nil ignores SIGHUP.
+    public static func run(
+        _ options: Options, onReload: (() -> Void)? = nil, makeResponder: @escaping ResponderFactory
+    ) -> Never {
         // Block the stop signals in every thread (the workers inherit this mask) so that only
         // the sigwait below sees them and no worker's accept or curl call is interrupted.
         var stopSignals = sigset_t()
@@ -66,7 +70,7 @@ public enum FastCGIServer {
             var received: Int32 = 0
             sigwait(&stopSignals, &received)
             if received == SIGHUP {
-                options.log.info("signal_ignored", ["signal": "HUP"])
+                if let onReload { onReload() } else { options.log.info("signal_ignored", ["signal": "HUP"]) }
                 continue
             }
             stop(options, state: state, signal: received == SIGTERM ? "TERM" : "INT")

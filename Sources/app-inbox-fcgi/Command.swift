@@ -33,14 +33,16 @@ enum Command {
     }
 
     /// The environment, completed by `--env-file`; prints every problem and returns nil on any.
-    static func loadConfig(_ arguments: Arguments) -> Config? {
+    static func loadConfig(
+        _ arguments: Arguments, report: (String) -> Void = { printError("app-inbox-fcgi: \($0)") }
+    ) -> Config? {
         var environment = ProcessEnvironment.current()
         if let path = arguments.envFile {
             let text: String
             do {
                 text = String(decoding: try FileBytes.read(path), as: UTF8.self)
             } catch {
-                printError("app-inbox-fcgi: --env-file: cannot read \(path): \(error)")
+                report("--env-file: cannot read \(path): \(error)")
                 return nil
             }
             switch EnvFile.parse(text) {
@@ -48,7 +50,7 @@ enum Command {
                 // An empty variable counts as unset, here as everywhere in the configuration.
                 environment.merge(variables) { fromEnvironment, fromFile in fromEnvironment.isEmpty ? fromFile : fromEnvironment }
             case .failure(let problem):
-                printError("app-inbox-fcgi: --env-file \(path): \(problem)")
+                report("--env-file \(path): \(problem)")
                 return nil
             }
         }
@@ -57,7 +59,7 @@ enum Command {
             if let threads = arguments.threads { config.threads = threads }
             return config
         case .failure(let failure):
-            for problem in failure.problems { printError("app-inbox-fcgi: \(problem)") }
+            for problem in failure.problems { report(problem.description) }
             return nil
         }
     }
@@ -99,7 +101,15 @@ enum Command {
         }
         let options = FastCGIServer.Options(
             socket: socket, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds, log: log)
-        FastCGIServer.run(options) {
+        FastCGIServer.run(
+            options,
+            onReload: {
+                // Re-read the environment file and key file; a broken one leaves the old config in force.
+                guard let reloaded = loadConfig(arguments, report: { log.error("reload_refused", ["problem": $0]) })
+                else { return }
+                service.reload(reloaded)
+            }
+        ) {
             let worker = try service.makeWorker()
             return worker.respond(to:)
         }

@@ -54,7 +54,7 @@ extension Sandbox {
             let decoded = Base64.decode(String(header.dropFirst("Basic ".count))),
             let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
         else { return false }
-        return Array(decoded[(colon + 1)...]) == Array(apiKey.utf8)
+        return apiKeys.contains(String(decoding: decoded[(colon + 1)...], as: UTF8.self))
     }
 
     /// The request as tests read it back from `/_sandbox/requests`.

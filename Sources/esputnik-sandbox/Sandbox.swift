@@ -12,12 +12,12 @@ final class Sandbox: Sendable {
         var generation = 0
     }
 
-    let apiKey: String
+    let apiKeys: Set<String>
     let contacts: Set<String>
     let state = Mutex(State())
 
-    init(apiKey: String, contacts: Set<String>) {
-        self.apiKey = apiKey
+    init(apiKeys: Set<String>, contacts: Set<String>) {
+        self.apiKeys = apiKeys
         self.contacts = contacts
     }
 

@@ -5,7 +5,7 @@ import Glibc
 /// `esputnik-sandbox --listen ADDR [--threads N] --api-key KEY [--contacts FILE]`
 enum SandboxCommand {
     static let usage = """
-        Usage: esputnik-sandbox --listen ADDR [--threads N] [--api-key KEY] [--contacts FILE]
+        Usage: esputnik-sandbox --listen ADDR [--threads N] [--api-key KEY]... [--contacts FILE]
 
         A stand-in for eSputnik's token endpoint (POST /v1/auth/contact/token), served over
         FastCGI behind nginx, for tests, benchmarks and the demo. The key may also come from
@@ -17,7 +17,8 @@ enum SandboxCommand {
     static func run(arguments: [String]) -> Int32 {
         var listen: String?
         var threads = 64
-        var apiKey = getenv("SANDBOX_API_KEY").map { String(cString: $0) } ?? ""
+        // More than one key: eSputnik accepts old and new keys while a site rotates them.
+        var apiKeys = Set(getenv("SANDBOX_API_KEY").map { [String(cString: $0)] } ?? [])
         var contactsPath: String?
         var remaining = arguments[...]
         while let option = remaining.popFirst() {
@@ -31,12 +32,12 @@ enum SandboxCommand {
             case "--threads":
                 guard let count = Int(value), (1...1024).contains(count) else { return fail("--threads: 1 to 1024") }
                 threads = count
-            case "--api-key": apiKey = value
+            case "--api-key": apiKeys.insert(value)
             case "--contacts": contactsPath = value
             default: return fail("unknown option '\(option)'")
             }
         }
-        guard !apiKey.isEmpty else { return fail("an API key is required (--api-key or SANDBOX_API_KEY)") }
+        guard !apiKeys.isEmpty, !apiKeys.contains("") else { return fail("an API key is required (--api-key or SANDBOX_API_KEY)") }
         var contacts: Set<String> = []
         if let contactsPath {
             do {
@@ -63,7 +64,7 @@ enum SandboxCommand {
         } else {
             return fail("--listen is required")
         }
-        let sandbox = Sandbox(apiKey: apiKey, contacts: contacts)
+        let sandbox = Sandbox(apiKeys: apiKeys, contacts: contacts)
         FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
             sandbox.respond(to:)
         }

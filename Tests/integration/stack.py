@@ -20,6 +20,7 @@ NGINX = os.environ.get("NGINX", "nginx")
 FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
 
 API_KEY = "test-key-5f2b9c1e8d7a4b6f"
+ROTATED_API_KEY = "test-key-rotated-0c9d8e7f"  # the sandbox accepts both, as during a key rotation
 CONTACTS = ["alice@example.com", "+380501234567", "cust-42"] + [f"user{n}@example.com" for n in range(50)]
 
 
@@ -127,7 +128,7 @@ class Sandbox:
         self.log_path = self.dir / "sandbox.log"
         self.proc = subprocess.Popen(
             [str(SANDBOX_BIN), "--listen", f"127.0.0.1:{self.fcgi_port}", "--threads", "128",
-             "--api-key", API_KEY, "--contacts", str(self.dir / "contacts.txt")],
+             "--api-key", API_KEY, "--api-key", ROTATED_API_KEY, "--contacts", str(self.dir / "contacts.txt")],
             stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"))
         wait_for_port(self.fcgi_port, proc=self.proc)
         servers = f"""
@@ -183,7 +184,8 @@ class App:
     stand-in for the site's login (see nginx/app-inbox.conf for production mappings), plus a
     second server that takes the identity from HTTP Basic auth as REMOTE_USER."""
 
-    def __init__(self, workdir, sandbox, env=None, threads=16, listen="tcp", launcher=None, keep_conn=True):
+    def __init__(self, workdir, sandbox, env=None, threads=16, listen="tcp", launcher=None, keep_conn=True,
+                 args=()):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.dir / "app.log"
@@ -194,6 +196,8 @@ class App:
             "APP_INBOX_CA_FILE": str(sandbox.ca),
             "APP_INBOX_TIMEOUT_MS": "2000",
             "APP_INBOX_LOG_LEVEL": "debug",
+            # Tests ask for the same users many times a minute; test_resilience turns the limit on.
+            "APP_INBOX_RATE_LIMIT_PER_MIN": "0",
         }
         self.env.update(env or {})
         self.env = {k: v for k, v in self.env.items() if v is not None}
@@ -208,7 +212,7 @@ class App:
             command = ["spawn-fcgi", "-n", "-a", "127.0.0.1", "-p", str(self.fcgi_port), "--",
                        str(APP_BIN), "--threads", str(threads)]
         else:
-            command = [str(APP_BIN), "--listen", address, "--threads", str(threads)]
+            command = [str(APP_BIN), "--listen", address, "--threads", str(threads), *args]
         self.proc = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
                                      stderr=open(self.log_path, "wb"))
         if listen == "unix":

@@ -67,13 +67,7 @@ extension Config {
             }
         }
 
-        if let flag = reader.string("APP_INBOX_ALLOW_HEADER_IDENTITY") {
-            switch flag {
-            case "1", "true", "yes": config.allowHeaderIdentity = true
-            case "0", "false", "no": config.allowHeaderIdentity = false
-            default: problems.append(.init("APP_INBOX_ALLOW_HEADER_IDENTITY", "must be 1 or 0 (or true/false, yes/no)"))
-            }
-        }
+        reader.flag("APP_INBOX_ALLOW_HEADER_IDENTITY", into: &config.allowHeaderIdentity, &problems)
         let paramVariables: [(String, WritableKeyPath<IdentityParams, String>)] = [
             ("APP_INBOX_EMAIL_PARAM", \.email),
             ("APP_INBOX_PHONE_PARAM", \.phone),
@@ -108,6 +102,8 @@ extension Config {
             }
         }
 
+        config.resilience = loadResilience(reader, &problems)
+
         return problems.isEmpty ? .success(config) : .failure(ConfigProblems(problems: problems))
     }
 
@@ -129,7 +125,7 @@ extension Config {
             "APP_INBOX_SHUTDOWN_GRACE_S=\(shutdownGraceSeconds)",
             "APP_INBOX_LOG_LEVEL=\(logLevel.rawValue)",
             "APP_INBOX_LOG_FORMAT=\(logFormat.rawValue)",
-        ]
+        ] + resilienceSummary
     }
 
     /// `/app-inbox/` → `/app-inbox`; `/` → `` (routes at the root).
@@ -172,6 +168,15 @@ struct EnvironmentReader {
     func string(_ name: String) -> String? {
         guard let value = env[name], !value.isEmpty else { return nil }
         return value
+    }
+
+    func flag(_ name: String, into field: inout Bool, _ problems: inout [ConfigProblem]) {
+        guard let text = string(name) else { return }
+        switch text {
+        case "1", "true", "yes": field = true
+        case "0", "false", "no": field = false
+        default: problems.append(.init(name, "must be 1 or 0 (or true/false, yes/no)"))
+        }
     }
 
     func integer(_ name: String, in range: ClosedRange<Int>, into field: inout Int, _ problems: inout [ConfigProblem]) {

@@ -26,6 +26,8 @@ public struct Config: Sendable {
     public var logLevel: LogLevel = .info
     /// Text lines or JSON objects.
     public var logFormat: LogFormat = .text
+    /// Cache, rate limits, circuit breaker and cross-site guard.
+    public var resilience = ResilienceSettings()
 
     /// Creates the default configuration (no API key).
     public init() {}

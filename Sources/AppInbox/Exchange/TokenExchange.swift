@@ -73,12 +73,9 @@ public struct TokenExchange<Transport: UpstreamTransport> {
     }
 
     private func report(_ attempt: UpstreamAttempt, error: APIError, identity: ContactIdentity) {
-        let reason = Self.describe(attempt)
-        if error.code == "upstream_auth_failed" {
-            log.error("upstream_auth_failed", ["detail": "eSputnik refused the API key (HTTP \(attempt.status ?? 0)); check APP_INBOX_API_KEY"])
-        } else {
-            log.warn("upstream_failed", ["error": error.code, "reason": reason, "identity": identity.masked])
-        }
+        // A refused key is reported by the service, once per interval rather than per request.
+        guard error.code != "upstream_auth_failed" else { return }
+        log.warn("upstream_failed", ["error": error.code, "reason": Self.describe(attempt), "identity": identity.masked])
     }
 
     static func describe(_ attempt: UpstreamAttempt) -> String {

@@ -1,24 +1,68 @@
-/// State shared by all workers: the configuration, the log, the curl share handle and the
-/// single-flight table. Each worker thread gets its own `AppInboxWorker` from `makeWorker()`.
+import Synchronization
+
+/// State shared by all workers: configuration, log, curl share handle, single-flight table,
+/// cache, rate limiter, circuit breaker and counters. Each worker thread gets its own
+/// `AppInboxWorker` from `makeWorker()`.
 public final class AppInboxService: Sendable {
-    /// The effective configuration.
+    /// The configuration the process started with (upstream settings may since be reloaded).
     public let config: Config
     /// Where events are logged.
     public let log: Log
+    /// Counters for the `status` route.
+    public let metrics = Metrics()
     let share: CurlShare
     let flights = SingleFlight<ContactIdentity, ExchangeOutcome>()
+    let hasher: IdentityHasher
+    let cache: TokenCache?
+    let limiter: RateLimiter?
+    let breaker: Mutex<CircuitBreaker>
+    let upstreamCapacity: Int
+    let upstream: Mutex<UpstreamGeneration>
+    let authFailures = Mutex(AuthFailureReport())
+
+    /// The upstream settings in force; workers rebuild their curl handle when `number` changes.
+    struct UpstreamGeneration: Sendable {
+        var number = 0
+        var settings: UpstreamSettings
+        var timeoutMs: Int
+    }
 
     /// Creates the shared state; call after `CurlShare.globalInit()`, before the workers start.
     public init(config: Config, log: Log) throws(UpstreamSetupError) {
         self.config = config
         self.log = log
         share = try CurlShare()
+        hasher = try IdentityHasher()
+        let resilience = config.resilience
+        cache = resilience.cacheTTLSeconds > 0 ? TokenCache(capacity: resilience.cacheMax) : nil
+        limiter = resilience.rateLimitPerMinute > 0 ? RateLimiter(perMinute: resilience.rateLimitPerMinute) : nil
+        breaker = Mutex(
+            CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
+        upstreamCapacity = resilience.maxUpstream ?? config.threads
+        upstream = Mutex(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
     }
 
     /// A worker with its own curl handle; call on the worker's own thread.
     public func makeWorker() throws(UpstreamSetupError) -> AppInboxWorker {
-        let upstream = try CurlUpstream(settings: UpstreamSettings(config: config), share: share)
-        return AppInboxWorker(
-            service: self, exchange: TokenExchange(transport: upstream, timeoutMs: config.timeoutMs, log: log))
+        let current = upstream.withLock { $0 }
+        return AppInboxWorker(service: self, exchange: try makeExchange(current), generation: current.number)
     }
+
+    func makeExchange(_ generation: UpstreamGeneration) throws(UpstreamSetupError) -> TokenExchange<CurlUpstream> {
+        TokenExchange(
+            transport: try CurlUpstream(settings: generation.settings, share: share), timeoutMs: generation.timeoutMs,
+            log: log)
+    }
+
+    /// Whether the process should report itself unready (`APP_INBOX_HEALTH_STRICT`).
+    var isUnhealthy: Bool {
+        config.resilience.healthStrict && breaker.withLock { $0.name != "closed" }
+    }
+}
+
+/// Rate-limits the error for a wrong API key: loud, but once per interval, not once per request.
+struct AuthFailureReport {
+    var lastLoggedMs = -Double.infinity
+    var suppressed = 0
+    static let intervalMs = 60_000.0
 }

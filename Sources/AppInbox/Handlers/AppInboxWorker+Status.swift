@@ -1,6 +1,21 @@
 extension AppInboxWorker {
-    /// The `status` route (placeholder until the counters land).
+    /// The `status` route: counters as JSON, or OpenMetrics text with `?format=prometheus`.
+    /// Restrict it to local addresses in the web server (see nginx/app-inbox.conf).
     func status(_ request: Request) -> Response {
-        APIError.notFound.response
+        let metrics = service.metrics
+        let cacheStats = service.cache?.stats ?? (size: 0, evictions: 0)
+        let report = StatusReport(
+            counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
+            busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
+            upstreamInFlight: metrics.upstreamInFlight.load(ordering: .relaxed), cacheEnabled: service.cache != nil,
+            cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.breaker.withLock { $0 })
+        let noStore = Response.Header("Cache-Control", "no-store")
+        if RequestTarget.query(of: request)["format"] == "prometheus" {
+            return Response(
+                status: 200,
+                headers: [.init("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8"), noStore],
+                body: report.openMetrics)
+        }
+        return Response(status: 200, headers: [.init("Content-Type", "application/json"), noStore], body: report.json)
     }
 }

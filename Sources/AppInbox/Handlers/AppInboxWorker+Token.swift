@@ -1,14 +1,39 @@
 extension AppInboxWorker {
-    /// The token route: the validated identity in, `{"token":"…"}` out.
+    /// The token route: the validated identity in, `{"token":"…"}` out, through the cross-site
+    /// guard, the per-identity rate limit, the opt-in cache and single flight.
     func token(_ request: Request, _ trace: inout RequestTrace) -> Response {
+        let config = service.config
+        if let refusal = OriginCheck.verdict(request, allowedOrigins: config.resilience.allowedOrigins) {
+            return refusal.response
+        }
         let identity: ContactIdentity
         do {
-            identity = try ContactIdentity.read(from: request, params: service.config.identityParams)
+            identity = try ContactIdentity.read(from: request, params: config.identityParams)
         } catch {
             return error.response
         }
         trace.identity = identity.masked
-        let (outcome, shared) = service.flights.run(identity) { tokenExchange.exchange(identity) }
+
+        let now = MonotonicClock.nowMs()
+        let key = service.cache != nil || service.limiter != nil ? service.hasher.key(for: identity) : nil
+        if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
+            service.metrics.count(\.rateLimited)
+            return APIError.rateLimited(retryAfter: retryAfter).response
+        }
+        if let cache = service.cache, let key {
+            // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
+            if RequestTarget.query(of: request)["fresh"] != "1", let token = cache.lookup(key, nowMs: now) {
+                service.metrics.count(\.cacheHits)
+                return .json(TokenAnswer.body(token))
+            }
+            service.metrics.count(\.cacheMisses)
+        }
+
+        refreshExchange()
+        let exchange = tokenExchange
+        let (outcome, shared) = service.flights.run(identity) {
+            service.guardedExchange(identity, key: key, with: exchange)
+        }
         trace.upstreamStatus = outcome.upstreamStatus
         trace.coalesced = shared
         switch outcome.result {

@@ -1,11 +1,14 @@
-/// Answers requests on one worker thread: routes them, runs the handler, logs one line.
+/// Answers requests on one worker thread: routes them, runs the handler, counts and logs them.
 public final class AppInboxWorker {
     let service: AppInboxService
-    let tokenExchange: TokenExchange<CurlUpstream>
+    /// This worker's exchange (its own curl handle), rebuilt when a reload changes the upstream.
+    private(set) var tokenExchange: TokenExchange<CurlUpstream>
+    private var generation: Int
 
-    init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>) {
+    init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>, generation: Int) {
         self.service = service
         self.tokenExchange = exchange
+        self.generation = generation
     }
 
     /// One exchange with eSputnik, outside any route (the `token` subcommand).
@@ -15,9 +18,13 @@ public final class AppInboxWorker {
 
     /// Answers one request; never throws: every failure becomes an error answer.
     public func respond(to request: Request) -> Response {
+        let metrics = service.metrics
+        metrics.busyWorkers.add(1, ordering: .relaxed)
+        defer { metrics.busyWorkers.subtract(1, ordering: .relaxed) }
         let started = MonotonicClock.nowMs()
         var trace = RequestTrace()
         let response = route(request, &trace)
+        metrics.recordRequest(route: trace.route, status: response.status, coalesced: trace.coalesced)
         let log = service.log
         if log.enabled(.info) {
             let elapsed = MonotonicClock.nowMs() - started
@@ -51,9 +58,22 @@ public final class AppInboxWorker {
         case .initScript:
             return initScript(request)
         case .healthz:
-            return Response.text("ok\n")
+            return service.isUnhealthy ? .text(status: 503, "eSputnik circuit breaker open\n") : .text("ok\n")
         case .status:
             return status(request)
+        }
+    }
+
+    /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests
+    /// already under way finish on the old handle; only this worker's next call uses the new one.
+    func refreshExchange() {
+        let current = service.upstream.withLock { $0 }
+        guard current.number != generation else { return }
+        do {
+            tokenExchange = try service.makeExchange(current)
+            generation = current.number
+        } catch {
+            service.log.error("reload_worker_failed", ["error": String(describing: error)])
         }
     }
 }

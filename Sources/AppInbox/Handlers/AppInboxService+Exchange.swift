@@ -1,0 +1,67 @@
+extension AppInboxService {
+    /// One upstream call as a single-flight leader makes it: through the concurrency cap and the
+    /// circuit breaker, timed and counted, its token cached when the cache is on.
+    func guardedExchange(
+        _ identity: ContactIdentity, key: IdentityKey?, with exchange: TokenExchange<CurlUpstream>
+    ) -> ExchangeOutcome {
+        // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
+        guard metrics.upstreamInFlight.add(1, ordering: .relaxed).newValue <= upstreamCapacity else {
+            metrics.upstreamInFlight.subtract(1, ordering: .relaxed)
+            metrics.count(\.upstreamCapRejected)
+            return ExchangeOutcome(result: .failure(.upstreamUnavailable(retryAfter: 1)), upstreamStatus: nil, attempts: 0)
+        }
+        defer { metrics.upstreamInFlight.subtract(1, ordering: .relaxed) }
+
+        let started = MonotonicClock.nowMs()
+        if case .reject(let retryAfter) = breaker.withLock({ $0.decide(nowMs: started) }) {
+            metrics.count(\.breakerRejected)
+            return ExchangeOutcome(
+                result: .failure(.upstreamUnavailable(retryAfter: retryAfter)), upstreamStatus: nil, attempts: 0)
+        }
+        let outcome = exchange.exchange(identity)
+        let finished = MonotonicClock.nowMs()
+        let wasOpen = breaker.withLock { breaker in
+            let before = breaker.opened
+            breaker.record(failed: outcome.isUpstreamFailure, nowMs: finished)
+            return breaker.opened > before
+        }
+        if wasOpen {
+            log.error(
+                "breaker_opened",
+                ["cooldown_s": String(config.resilience.breakerCooldownSeconds), "reason": outcome.metricLabel])
+        }
+        metrics.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
+        if case .failure(let error) = outcome.result, error.code == "upstream_auth_failed" {
+            reportAuthFailure(status: outcome.upstreamStatus, nowMs: finished)
+        }
+        if let cache, let key, case .success(let token) = outcome.result {
+            let resilience = config.resilience
+            cache.store(
+                key, token: token, ttlSeconds: token.isEmpty ? resilience.negativeTTLSeconds : resilience.cacheTTLSeconds,
+                nowMs: finished)
+        }
+        return outcome
+    }
+
+    /// A wrong API key fails every request; say so at error level once a minute, with a count.
+    private func reportAuthFailure(status: Int?, nowMs: Double) {
+        let suppressed: Int? = authFailures.withLock { report in
+            guard nowMs - report.lastLoggedMs >= AuthFailureReport.intervalMs else {
+                report.suppressed += 1
+                return nil
+            }
+            defer {
+                report.lastLoggedMs = nowMs
+                report.suppressed = 0
+            }
+            return report.suppressed
+        }
+        guard let suppressed else { return }
+        log.error(
+            "upstream_auth_failed",
+            [
+                "detail": "eSputnik refused the API key (HTTP \(status ?? 0)); check APP_INBOX_API_KEY",
+                "since_last_report": String(suppressed),
+            ])
+    }
+}

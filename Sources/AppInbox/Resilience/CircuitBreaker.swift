@@ -1,0 +1,74 @@
+/// The circuit breaker's logic: a plain state machine, driven by the caller with the time, so it
+/// is tested without clocks or sockets. After `threshold` consecutive failures it opens and
+/// refuses calls for `cooldownMs`; then it lets exactly one probe through, and the probe's
+/// result closes it again or reopens it.
+public struct CircuitBreaker: Sendable, Equatable {
+    /// Where the breaker stands.
+    public enum State: Sendable, Equatable {
+        case closed(failures: Int)
+        case open(untilMs: Double)
+        case probing
+    }
+
+    /// What the caller may do now.
+    public enum Decision: Sendable, Equatable {
+        /// Call eSputnik.
+        case proceed
+        /// Call eSputnik as the single probe of a half-open breaker.
+        case probe
+        /// Do not call; answer 503 with this Retry-After.
+        case reject(retryAfterSeconds: Int)
+    }
+
+    /// The current state.
+    public private(set) var state = State.closed(failures: 0)
+    /// How many times the breaker has opened.
+    public private(set) var opened = 0
+    let threshold: Int
+    let cooldownMs: Double
+
+    /// Creates a closed breaker.
+    public init(threshold: Int, cooldownSeconds: Int) {
+        self.threshold = threshold
+        cooldownMs = Double(cooldownSeconds) * 1000
+    }
+
+    /// Asks whether a call may start at `nowMs`.
+    public mutating func decide(nowMs: Double) -> Decision {
+        switch state {
+        case .closed:
+            return .proceed
+        case .open(let untilMs) where nowMs >= untilMs:
+            state = .probing
+            return .probe
+        case .open(let untilMs):
+            return .reject(retryAfterSeconds: max(1, Int(((untilMs - nowMs) / 1000).rounded(.up))))
+        case .probing:
+            return .reject(retryAfterSeconds: 1)
+        }
+    }
+
+    /// Reports a call's result: `failed` for eSputnik being down, slow or garbled.
+    public mutating func record(failed: Bool, nowMs: Double) {
+        switch (state, failed) {
+        case (_, false):
+            state = .closed(failures: 0)
+        case (.closed(let failures), true) where failures + 1 < threshold:
+            state = .closed(failures: failures + 1)
+        case (.closed, true), (.probing, true):
+            state = .open(untilMs: nowMs + cooldownMs)
+            opened += 1
+        case (.open, true):
+            break  // a call that started before the breaker opened
+        }
+    }
+
+    /// `closed`, `open` or `half_open`, for status.
+    public var name: String {
+        switch state {
+        case .closed: "closed"
+        case .open: "open"
+        case .probing: "half_open"
+        }
+    }
+}

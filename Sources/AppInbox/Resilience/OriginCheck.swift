@@ -1,0 +1,41 @@
+/// Refuses token requests that a browser marks as coming from another site, so a page elsewhere
+/// cannot use the visitor's session cookie to fetch their token. No CORS header is ever sent,
+/// so even a request that slips through cannot be read by another origin.
+public enum OriginCheck {
+    /// The 403 answer when `Sec-Fetch-Site` says cross-site or `Origin` is not allowed.
+    public static func verdict(_ request: Request, allowedOrigins: [String]) -> APIError? {
+        if request.string("HTTP_SEC_FETCH_SITE") == "cross-site" {
+            return .crossSite("The request came from another site.")
+        }
+        guard !allowedOrigins.isEmpty, let origin = request.string("HTTP_ORIGIN") else { return nil }
+        guard let normalized = normalize(origin), allowedOrigins.contains(normalized) else {
+            return .crossSite("The request's origin is not allowed.")
+        }
+        return nil
+    }
+
+    /// `HTTPS://Shop.Example:443/` → `https://shop.example:443`; nil when not an http(s) origin.
+    public static func normalize(_ origin: String) -> String? {
+        var text = Substring(origin.lowercased())
+        while text.hasSuffix("/") { text = text.dropLast() }
+        guard text.hasPrefix("https://") || text.hasPrefix("http://") else { return nil }
+        let host = text.drop(while: { $0 != "/" }).dropFirst(2)
+        guard !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "@" || $0 == " " })
+        else { return nil }
+        return String(text)
+    }
+}
+
+extension APIError {
+    /// 403: the browser said the request comes from another site.
+    public static func crossSite(_ message: String) -> APIError {
+        APIError(status: 403, code: "cross_site", message: message)
+    }
+
+    /// 429: this identity asked too often.
+    public static func rateLimited(retryAfter: Int) -> APIError {
+        APIError(
+            status: 429, code: "rate_limited", message: "Too many token requests for this user; try again later.",
+            retryAfter: retryAfter)
+    }
+}

@@ -1,0 +1,37 @@
+import Synchronization
+
+/// Requests per identity per minute, as a generic cell rate algorithm: each identity keeps
+/// one number (when its allowance is next fully restored), so memory stays small, and entries
+/// that are fully restored are swept when the table passes its bound.
+public final class RateLimiter: Sendable {
+    private let intervalMs: Double
+    private let burstMs: Double
+    private let maxEntries: Int
+    private let table = Mutex([IdentityKey: Double]())
+
+    /// Allows `perMinute` requests per identity in any minute; remembers at most `maxEntries`.
+    public init(perMinute: Int, maxEntries: Int = 100_000) {
+        intervalMs = 60_000 / Double(max(perMinute, 1))
+        burstMs = 60_000 - intervalMs
+        self.maxEntries = maxEntries
+    }
+
+    /// nil when the request may go ahead; otherwise the seconds until it would.
+    public func admit(_ key: IdentityKey, nowMs: Double) -> Int? {
+        table.withLock { table in
+            let theoretical = max(table[key] ?? nowMs, nowMs)
+            let wait = theoretical - nowMs - burstMs
+            if wait > 0 { return Int((wait / 1000).rounded(.up)) }
+            table[key] = theoretical + intervalMs
+            if table.count > maxEntries {
+                table = table.filter { $0.value > nowMs }
+                // Still over: every entry is active; forgetting some only makes the limit laxer.
+                while table.count > maxEntries, let any = table.first?.key { table[any] = nil }
+            }
+            return nil
+        }
+    }
+
+    /// Identities currently remembered.
+    public var size: Int { table.withLock { $0.count } }
+}

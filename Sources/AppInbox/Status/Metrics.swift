@@ -1,0 +1,78 @@
+import Synchronization
+
+/// The counters behind the `status` route. One short lock per request keeps them exact; the
+/// gauges that change twice per request are atomics.
+public final class Metrics: Sendable {
+    /// Upper bounds of the upstream latency histogram, in milliseconds.
+    public static let latencyBucketsMs: [Double] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000]
+
+    struct Counters {
+        var requests: [String: [Int: Int]] = [:]
+        var upstreamCalls: [String: Int] = [:]
+        var latencyBuckets = [Int](repeating: 0, count: Metrics.latencyBucketsMs.count)
+        var latencyCount = 0
+        var latencySumMs = 0.0
+        var coalesced = 0
+        var cacheHits = 0
+        var cacheMisses = 0
+        var rateLimited = 0
+        var breakerRejected = 0
+        var upstreamCapRejected = 0
+    }
+
+    let counters = Mutex(Counters())
+    /// Workers handling a request right now.
+    public let busyWorkers = Atomic<Int>(0)
+    /// Calls to eSputnik under way right now.
+    public let upstreamInFlight = Atomic<Int>(0)
+    let startedMs = MonotonicClock.nowMs()
+
+    /// Creates zeroed counters.
+    public init() {}
+
+    func recordRequest(route: String, status: Int, coalesced: Bool) {
+        counters.withLock {
+            $0.requests[route, default: [:]][status, default: 0] += 1
+            if coalesced { $0.coalesced += 1 }
+        }
+    }
+
+    func recordUpstream(outcome: String, durationMs: Double) {
+        counters.withLock {
+            $0.upstreamCalls[outcome, default: 0] += 1
+            $0.latencyCount += 1
+            $0.latencySumMs += durationMs
+            if let bucket = Metrics.latencyBucketsMs.firstIndex(where: { durationMs <= $0 }) {
+                $0.latencyBuckets[bucket] += 1
+            }
+        }
+    }
+
+    func count(_ counter: WritableKeyPath<Counters, Int>) {
+        counters.withLock { $0[keyPath: counter] += 1 }
+    }
+
+    /// The counters as they are now.
+    var snapshot: Counters { counters.withLock { $0 } }
+
+    /// Seconds since the process started serving.
+    var uptimeSeconds: Double { (MonotonicClock.nowMs() - startedMs) / 1000 }
+}
+
+extension ExchangeOutcome {
+    /// The label under which `status` counts this upstream call.
+    var metricLabel: String {
+        switch result {
+        case .success(let token): token.isEmpty ? "unknown_contact" : "token"
+        case .failure where upstreamStatus == 429: "throttled"
+        case .failure(let error): error.code
+        }
+    }
+
+    /// Whether this result says eSputnik is down, slow or garbled (what opens the breaker).
+    /// A refused key or request is our problem, and a 429 is eSputnik pacing us, not failing.
+    var isUpstreamFailure: Bool {
+        guard case .failure(let error) = result, upstreamStatus != 429 else { return false }
+        return ["upstream_unavailable", "upstream_timeout", "bad_upstream_response"].contains(error.code)
+    }
+}

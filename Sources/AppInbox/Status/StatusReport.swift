@@ -1,0 +1,116 @@
+/// Renders the `status` route: JSON by default, OpenMetrics text with `?format=prometheus`.
+struct StatusReport {
+    let counters: Metrics.Counters
+    let uptimeSeconds: Double
+    let workers: Int
+    let busyWorkers: Int
+    let upstreamInFlight: Int
+    let cacheEnabled: Bool
+    let cacheSize: Int
+    let cacheEvictions: Int
+    let breaker: CircuitBreaker
+
+    var json: [UInt8] {
+        let out = JSONWriter()
+        out.object {
+            out.field("version") { out.string(Config.version) }
+            out.field("uptime_seconds") { out.number((uptimeSeconds * 10).rounded() / 10) }
+            out.field("workers") {
+                out.object {
+                    out.field("total") { out.number(workers) }
+                    out.field("busy") { out.number(busyWorkers) }
+                    out.field("idle") { out.number(max(0, workers - busyWorkers)) }
+                }
+            }
+            out.field("requests") {
+                out.object {
+                    for route in counters.requests.keys.sorted() {
+                        out.field(route) {
+                            out.object {
+                                for (status, count) in counters.requests[route]!.sorted(by: { $0.key < $1.key }) {
+                                    out.field(String(status)) { out.number(count) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            out.field("upstream") {
+                out.object {
+                    out.field("calls") {
+                        out.object {
+                            for (outcome, count) in counters.upstreamCalls.sorted(by: { $0.key < $1.key }) {
+                                out.field(outcome) { out.number(count) }
+                            }
+                        }
+                    }
+                    out.field("in_flight") { out.number(upstreamInFlight) }
+                    out.field("rejected_at_capacity") { out.number(counters.upstreamCapRejected) }
+                    out.field("latency_ms") {
+                        out.object {
+                            out.field("buckets") {
+                                out.object {
+                                    var cumulative = 0
+                                    for (bound, count) in zip(Metrics.latencyBucketsMs, counters.latencyBuckets) {
+                                        cumulative += count
+                                        out.field(String(Int(bound))) { out.number(cumulative) }
+                                    }
+                                    out.field("+Inf") { out.number(counters.latencyCount) }
+                                }
+                            }
+                            out.field("count") { out.number(counters.latencyCount) }
+                            out.field("sum") { out.number((counters.latencySumMs * 10).rounded() / 10) }
+                        }
+                    }
+                }
+            }
+            out.field("coalesced") { out.number(counters.coalesced) }
+            out.field("cache") {
+                out.object {
+                    out.field("enabled") { out.bool(cacheEnabled) }
+                    out.field("hits") { out.number(counters.cacheHits) }
+                    out.field("misses") { out.number(counters.cacheMisses) }
+                    out.field("evictions") { out.number(cacheEvictions) }
+                    out.field("size") { out.number(cacheSize) }
+                }
+            }
+            out.field("rate_limited") { out.number(counters.rateLimited) }
+            out.field("breaker") {
+                out.object {
+                    out.field("state") { out.string(breaker.name) }
+                    out.field("opened") { out.number(breaker.opened) }
+                    out.field("rejected") { out.number(counters.breakerRejected) }
+                }
+            }
+        }
+        return out.bytes
+    }
+}
+
+/// A minimal streaming JSON writer for the status document (a class, so nested closures can
+/// write to the same writer without overlapping mutable accesses).
+final class JSONWriter {
+    private(set) var bytes: [UInt8] = []
+    private var needsComma = false
+
+    func object(_ body: () -> Void) {
+        bytes.append(UInt8(ascii: "{"))
+        needsComma = false
+        body()
+        bytes.append(UInt8(ascii: "}"))
+        needsComma = true
+    }
+
+    func field(_ name: String, _ value: () -> Void) {
+        if needsComma { bytes.append(UInt8(ascii: ",")) }
+        JSONString.append(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        value()
+        needsComma = true
+    }
+
+    func string(_ text: String) { JSONString.append(text, to: &bytes) }
+    func number(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
+    func number(_ value: Double) { bytes.append(contentsOf: String(value).utf8) }
+    func bool(_ value: Bool) { bytes.append(contentsOf: (value ? "true" : "false").utf8) }
+}
