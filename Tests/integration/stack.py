@@ -241,6 +241,8 @@ class App:
             fastcgi_param INBOX_EMAIL $http_x_test_email;
             fastcgi_param INBOX_PHONE $http_x_test_phone;
             fastcgi_param INBOX_EXTERNAL_CUSTOMER_ID $http_x_test_external_id;
+            # Echoes the identity the answer was for, so load tests can check every token's owner.
+            add_header X-Test-Echo-Email $http_x_test_email always;
             {keep}
             fastcgi_read_timeout 30s;
             fastcgi_pass app;
