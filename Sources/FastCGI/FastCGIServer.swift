@@ -83,7 +83,17 @@ public enum FastCGIServer {
         FCGX_ShutdownPending()
         options.socket.shutdownAccepting()
         let deadline = MonotonicClock.nowMs() + Double(options.shutdownGraceSeconds) * 1000
-        while state.inFlight.load(ordering: .sequentiallyConsistent) > 0, MonotonicClock.nowMs() < deadline {
+        // Wait until no request has been in flight for a while: a worker parked on a kept
+        // connection may still receive one that nginx sent before it saw us stop, and it closes
+        // that connection after answering (see worker), so the quiet spell comes soon.
+        var quietSince = MonotonicClock.nowMs()
+        while MonotonicClock.nowMs() < deadline {
+            let now = MonotonicClock.nowMs()
+            if state.inFlight.load(ordering: .sequentiallyConsistent) > 0 {
+                quietSince = now
+            } else if now - quietSince >= 100 {
+                break
+            }
             MonotonicClock.sleep(ms: 10)
         }
         let unfinished = state.inFlight.load(ordering: .sequentiallyConsistent)
@@ -117,7 +127,10 @@ public enum FastCGIServer {
             }
             state.inFlight.add(1, ordering: .sequentiallyConsistent)
             if !FastCGIConnection.serve(&request, with: responder) {
-                options.log.debug("client_gone")
+                options.log.info("client_gone", ["detail": "the web server closed the connection before the answer was sent"])
+            }
+            if state.stopping.load(ordering: .sequentiallyConsistent) {
+                request.keepConnection = 0  // close a kept connection so nginx sends nothing more here
             }
             FCGX_Finish_r(&request)
             state.inFlight.subtract(1, ordering: .sequentiallyConsistent)
