@@ -9,16 +9,19 @@ enum FastCGIConnection {
     /// record would stall the next request on the same connection (PITFALLS.md #15).
     static func readBody(_ request: inout FCGX_Request) -> [UInt8] {
         var body: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                FCGX_GetStr(buffer.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(buffer.count), request.in)
-            }
-            if count <= 0 { return body }
-            if body.count < Request.maxBodyBytes {
-                body.append(contentsOf: chunk[0..<min(Int(count), Request.maxBodyBytes - body.count)])
+        // A stack buffer: most requests (GETs) have no body, and a heap chunk per request would
+        // cost an allocation on the hot path for nothing.
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 8192) { chunk in
+            while true {
+                let count = Int(FCGX_GetStr(chunk.baseAddress, Int32(chunk.count), request.in))
+                if count <= 0 { return }
+                if body.count < Request.maxBodyBytes {
+                    let kept = min(count, Request.maxBodyBytes - body.count)
+                    body.append(contentsOf: UnsafeRawBufferPointer(start: chunk.baseAddress, count: kept))
+                }
             }
         }
+        return body
     }
 
     /// Runs `responder` on the request and writes its answer; returns false when the web server
