@@ -22,6 +22,10 @@ public enum OriginCheck {
         let host = text.drop(while: { $0 != "/" }).dropFirst(2)
         guard !host.isEmpty, !host.contains(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "@" || $0 == " " })
         else { return nil }
+        // Browsers leave the scheme's default port out of Origin; so must the allow-list.
+        for defaultPort in ["https://": ":443", "http://": ":80"] where text.hasPrefix(defaultPort.key) {
+            if text.hasSuffix(defaultPort.value) { text = text.dropLast(defaultPort.value.count) }
+        }
         return String(text)
     }
 }

@@ -21,12 +21,14 @@ public final class RateLimiter: Sendable {
         table.withLock { table in
             let theoretical = max(table[key] ?? nowMs, nowMs)
             let wait = theoretical - nowMs - burstMs
-            if wait > 0 { return Int((wait / 1000).rounded(.up)) }
+            // A microsecond of slack: N additions of 60000/N need not land exactly on the burst.
+            if wait > 0.001 { return Int((wait / 1000).rounded(.up)) }
             table[key] = theoretical + intervalMs
             if table.count > maxEntries {
                 table = table.filter { $0.value > nowMs }
-                // Still over: every entry is active; forgetting some only makes the limit laxer.
-                while table.count > maxEntries, let any = table.first?.key { table[any] = nil }
+                // Still near the bound: every entry is active; forgetting some only makes the limit
+                // laxer. Going down to 90% keeps the next sweeps from running on every request.
+                while table.count > maxEntries * 9 / 10, let any = table.first?.key { table[any] = nil }
             }
             return nil
         }

@@ -37,9 +37,13 @@ public final class TokenCache: Sendable {
         }
     }
 
-    /// Stores (or replaces) a token for `ttlSeconds`; evicts the oldest entry when full.
+    /// Stores (or replaces) a token for `ttlSeconds`; evicts the oldest entry when full. A TTL of
+    /// 0 removes the entry instead, so a `fresh=1` answer never leaves an invalidated token behind.
     public func store(_ key: IdentityKey, token: String, ttlSeconds: Int, nowMs: Double) {
-        guard ttlSeconds > 0 else { return }
+        guard ttlSeconds > 0 else {
+            _ = table.withLock { $0.entries.removeValue(forKey: key) }
+            return
+        }
         table.withLock { table in
             table.nextOrder += 1
             let order = table.nextOrder
@@ -53,9 +57,10 @@ public final class TokenCache: Sendable {
                     table.evictions += 1
                 }
             }
-            // Compact the queue once its dead prefix outweighs the live part.
-            if table.queueHead > 1024, table.queueHead * 2 > table.queue.count {
-                table.queue.removeFirst(table.queueHead)
+            // Re-stored keys leave stale places in the queue; rebuild it from the live entries
+            // once stale places outnumber them, so the queue stays proportional to the cache.
+            if table.queue.count - table.queueHead > 2 * table.entries.count + 1024 {
+                table.queue = table.entries.map { ($0.key, $0.value.order) }.sorted { $0.order < $1.order }
                 table.queueHead = 0
             }
         }

@@ -6,7 +6,7 @@ extension StatusReport {
             lines.append("# TYPE \(name) \(type)")
             lines.append("# HELP \(name) \(help)")
         }
-        family("app_inbox_info", "info", "Version of app-inbox-fcgi.")
+        family("app_inbox", "info", "Version of app-inbox-fcgi.")  // samples of an info family end in _info
         lines.append("app_inbox_info{version=\"\(Config.version)\"} 1")
         family("app_inbox_uptime_seconds", "gauge", "Seconds since the process started.")
         lines.append("app_inbox_uptime_seconds \(uptimeSeconds)")

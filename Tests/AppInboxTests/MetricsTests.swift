@@ -1,0 +1,122 @@
+import Testing
+
+@testable import AppInbox
+
+private func outcome(_ result: Result<String, APIError>, status: Int?) -> ExchangeOutcome {
+    ExchangeOutcome(result: result, upstreamStatus: status, attempts: 1)
+}
+
+@Suite("Metrics")
+struct MetricsTests {
+    // MARK: ExchangeOutcome labels
+
+    @Test(arguments: [
+        (.success("tok-123"), 200, "token"),
+        (.success(""), 200, "unknown_contact"),
+        (.failure(.upstreamUnavailable(retryAfter: 30)), 429, "throttled"),
+        (.failure(.upstreamUnavailable(retryAfter: nil)), 429, "throttled"),
+        (.failure(.upstreamUnavailable()), 503, "upstream_unavailable"),
+        (.failure(.upstreamUnavailable()), nil, "upstream_unavailable"),
+        (.failure(.upstreamTimeout), nil, "upstream_timeout"),
+        (.failure(.upstreamTimeout), 500, "upstream_timeout"),
+        (.failure(.badUpstreamResponse), 200, "bad_upstream_response"),
+        (.failure(.upstreamRejected), 400, "upstream_rejected"),
+        (.failure(.upstreamAuthFailed), 401, "upstream_auth_failed"),
+        (.failure(.upstreamAuthFailed), 403, "upstream_auth_failed"),
+    ] as [(Result<String, APIError>, Int?, String)])
+    func metricLabel(_ result: Result<String, APIError>, _ status: Int?, _ label: String) {
+        #expect(outcome(result, status: status).metricLabel == label)
+    }
+
+    @Test(arguments: [
+        (.failure(.upstreamUnavailable()), 503),
+        (.failure(.upstreamUnavailable()), 502),
+        (.failure(.upstreamUnavailable()), nil),
+        (.failure(.upstreamTimeout), nil),
+        (.failure(.upstreamTimeout), 500),
+        (.failure(.badUpstreamResponse), 200),
+        (.failure(.badUpstreamResponse), 302),
+    ] as [(Result<String, APIError>, Int?)])
+    func eSputnikDownSlowOrGarbledIsAFailure(_ result: Result<String, APIError>, _ status: Int?) {
+        #expect(outcome(result, status: status).isUpstreamFailure)
+    }
+
+    @Test(arguments: [
+        (.success("tok"), 200),
+        (.success(""), 200),
+        (.failure(.upstreamUnavailable(retryAfter: 10)), 429),
+        (.failure(.upstreamRejected), 400),
+        (.failure(.upstreamAuthFailed), 401),
+        (.failure(.upstreamAuthFailed), 403),
+    ] as [(Result<String, APIError>, Int?)])
+    func answersThatSayESputnikWorksAreNotFailures(_ result: Result<String, APIError>, _ status: Int?) {
+        #expect(!outcome(result, status: status).isUpstreamFailure)
+    }
+
+    @Test func everyFailureLabelThatOpensTheBreakerIsAnErrorCode() {
+        let failing: [ExchangeOutcome] = [
+            outcome(.failure(.upstreamUnavailable()), status: 503), outcome(.failure(.upstreamTimeout), status: nil),
+            outcome(.failure(.badUpstreamResponse), status: 200),
+        ]
+        for item in failing {
+            #expect(item.isUpstreamFailure)
+            #expect(item.metricLabel != "throttled")
+            #expect(item.metricLabel != "token")
+        }
+    }
+
+    // MARK: Recording
+
+    @Test func requestsAreCountedByRouteAndStatus() {
+        let metrics = Metrics()
+        metrics.recordRequest(route: "token", status: 200, coalesced: false)
+        metrics.recordRequest(route: "token", status: 200, coalesced: true)
+        metrics.recordRequest(route: "token", status: 401, coalesced: false)
+        metrics.recordRequest(route: "healthz", status: 200, coalesced: false)
+        let counters = metrics.snapshot
+        #expect(counters.requests == ["token": [200: 2, 401: 1], "healthz": [200: 1]])
+        #expect(counters.coalesced == 1)
+    }
+
+    @Test func upstreamCallsFillTheRightLatencyBucket() {
+        let metrics = Metrics()
+        // On a bound counts in that bucket; just past it, in the next.
+        metrics.recordUpstream(outcome: "token", durationMs: 0)
+        metrics.recordUpstream(outcome: "token", durationMs: 5)
+        metrics.recordUpstream(outcome: "token", durationMs: 5.001)
+        metrics.recordUpstream(outcome: "token", durationMs: 10_000)
+        metrics.recordUpstream(outcome: "upstream_timeout", durationMs: 10_000.5)
+        let counters = metrics.snapshot
+        #expect(counters.upstreamCalls == ["token": 4, "upstream_timeout": 1])
+        #expect(counters.latencyCount == 5)
+        #expect(abs(counters.latencySumMs - 20_010.501) < 1e-9)
+        var expected = [Int](repeating: 0, count: Metrics.latencyBucketsMs.count)
+        expected[0] = 2
+        expected[1] = 1
+        expected[expected.count - 1] = 1
+        #expect(counters.latencyBuckets == expected)
+        #expect(counters.latencyBuckets.reduce(0, +) == 4)  // the fifth is beyond the last bound: +Inf only
+    }
+
+    @Test func latencyBoundsIncrease() {
+        let bounds = Metrics.latencyBucketsMs
+        #expect(zip(bounds, bounds.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(bounds.first ?? 0 > 0)
+    }
+
+    @Test func countersAreCountedOneByOne() {
+        let metrics = Metrics()
+        for _ in 0..<3 { metrics.count(\.cacheHits) }
+        metrics.count(\.cacheMisses)
+        metrics.count(\.rateLimited)
+        metrics.count(\.breakerRejected)
+        metrics.count(\.upstreamCapRejected)
+        let counters = metrics.snapshot
+        #expect(counters.cacheHits == 3)
+        #expect(counters.cacheMisses == 1)
+        #expect(counters.rateLimited == 1)
+        #expect(counters.breakerRejected == 1)
+        #expect(counters.upstreamCapRejected == 1)
+        #expect(counters.coalesced == 0)
+    }
+}
