@@ -16,6 +16,8 @@ public enum FastCGIServer {
         public var shutdownGraceSeconds: Int
         /// Where lifecycle events are logged.
         public var log: Log
+        /// Told the listen queue's length now and then (TCP sockets only), for `status`.
+        public var observeListenQueue: (@Sendable (Int) -> Void)?
 
         /// Creates server options.
         public init(socket: ListenSocket, threads: Int, shutdownGraceSeconds: Int, log: Log) {
@@ -116,6 +118,7 @@ public enum FastCGIServer {
         }
         var request = FCGX_Request()
         FCGX_InitRequest(&request, options.socket.fd, 0)
+        var accepted = index  // staggers the workers' listen-queue samples
         // No lock around FCGX_Accept_r: with keep-conn a thread waits inside it for the next
         // request on its kept connection, and a lock would stall every other worker (PITFALLS.md #1).
         while true {
@@ -126,6 +129,14 @@ public enum FastCGIServer {
                 continue
             }
             state.inFlight.add(1, ordering: .sequentiallyConsistent)
+            accepted &+= 1
+            // Connections waiting to be accepted mean too few workers; a sample every 16th
+            // request keeps the extra syscall off most requests.
+            if accepted % 16 == 0, let observe = options.observeListenQueue,
+                let queued = options.socket.queuedConnections()
+            {
+                observe(queued)
+            }
             if !FastCGIConnection.serve(&request, with: responder) {
                 options.log.info("client_gone", ["detail": "the web server closed the connection before the answer was sent"])
             }

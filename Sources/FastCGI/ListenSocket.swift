@@ -43,6 +43,15 @@ public struct ListenSocket: Sendable {
         if owned { Glibc.shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
+    /// Connections waiting in the accept queue of a TCP listening socket (Linux `TCP_INFO`
+    /// reports it as `tcpi_unacked` for sockets in LISTEN); nil for unix sockets.
+    public func queuedConnections() -> Int? {
+        var info = tcp_info()
+        var length = socklen_t(MemoryLayout<tcp_info>.size)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, &info, &length) == 0 else { return nil }
+        return Int(info.tcpi_unacked)
+    }
+
     /// Removes the unix socket file, if we created one.
     public func removeSocketFile() {
         if let unixPath { unlink(unixPath) }

@@ -168,6 +168,10 @@ def test_status_counts_what_happened_and_speaks_openmetrics(start_app, sandbox):
     assert report["upstream"]["latency_ms"]["count"] == 2 and report["upstream"]["latency_ms"]["buckets"]["+Inf"] == 2
     assert report["workers"]["busy"] == 1  # the status request itself
     assert report["uptime_seconds"] >= before["uptime_seconds"]
+    assert report["listen_queue_max"] is None or report["listen_queue_max"] >= 0
+    for _ in range(300):  # 16 workers: one of them serves at least 19, so it samples the queue
+        app.get("/app-inbox/healthz")
+    assert status_of(app)["listen_queue_max"] >= 0
     status, headers, body = app.get("/app-inbox/status?format=prometheus")
     text = body.decode()
     assert status == 200 and headers["content-type"].startswith("application/openmetrics-text")
@@ -175,6 +179,7 @@ def test_status_counts_what_happened_and_speaks_openmetrics(start_app, sandbox):
     assert 'app_inbox_upstream_calls_total{outcome="token"} 1' in text
     assert 'app_inbox_upstream_latency_seconds_bucket{le="+Inf"} 2' in text
     assert 'app_inbox_breaker_state{app_inbox_breaker_state="closed"} 1' in text
+    assert "app_inbox_listen_queue_max " in text
     assert text.endswith("# EOF\n")
     assert API_KEY not in text and "alice" not in text
 

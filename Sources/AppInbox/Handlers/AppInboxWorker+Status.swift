@@ -8,7 +8,8 @@ extension AppInboxWorker {
             counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
             upstreamInFlight: metrics.upstreamInFlight.load(ordering: .relaxed), cacheEnabled: service.cache != nil,
-            cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.breaker.withLock { $0 })
+            cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.breaker.withLock { $0 },
+            listenQueueMax: { $0 >= 0 ? $0 : nil }(metrics.listenQueueMax.load(ordering: .relaxed)))
         let noStore = Response.Header("Cache-Control", "no-store")
         if RequestTarget.query(of: request)["format"] == "prometheus" {
             return Response(

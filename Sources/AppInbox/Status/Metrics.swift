@@ -25,7 +25,20 @@ public final class Metrics: Sendable {
     public let busyWorkers = Atomic<Int>(0)
     /// Calls to eSputnik under way right now.
     public let upstreamInFlight = Atomic<Int>(0)
+    /// The longest listen queue the transport has seen; -1 until it reports one (unix sockets never do).
+    public let listenQueueMax = Atomic<Int>(-1)
     let startedMs = MonotonicClock.nowMs()
+
+    /// Keeps the longest listen queue reported.
+    public func recordListenQueue(_ length: Int) {
+        var seen = listenQueueMax.load(ordering: .relaxed)
+        while length > seen {
+            let (exchanged, original) = listenQueueMax.compareExchange(
+                expected: seen, desired: length, ordering: .relaxed)
+            if exchanged { return }
+            seen = original
+        }
+    }
 
     /// Creates zeroed counters.
     public init() {}

@@ -53,6 +53,10 @@ extension StatusReport {
         lines.append("app_inbox_breaker_opened_total \(breaker.opened)")
         family("app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.")
         lines.append("app_inbox_breaker_rejected_total \(counters.breakerRejected)")
+        if let listenQueueMax {
+            family("app_inbox_listen_queue_max", "gauge", "Longest accept queue seen on the listening socket.")
+            lines.append("app_inbox_listen_queue_max \(listenQueueMax)")
+        }
         family("app_inbox_workers", "gauge", "Worker threads.")
         lines.append("app_inbox_workers \(workers)")
         family("app_inbox_workers_busy", "gauge", "Worker threads handling a request.")

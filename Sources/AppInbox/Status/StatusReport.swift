@@ -9,6 +9,8 @@ struct StatusReport {
     let cacheSize: Int
     let cacheEvictions: Int
     let breaker: CircuitBreaker
+    /// The longest listen queue seen, when the transport can tell (TCP listening sockets).
+    var listenQueueMax: Int? = nil
 
     var json: [UInt8] {
         let out = JSONWriter()
@@ -75,6 +77,9 @@ struct StatusReport {
                 }
             }
             out.field("rate_limited") { out.number(counters.rateLimited) }
+            out.field("listen_queue_max") {
+                if let listenQueueMax { out.number(listenQueueMax) } else { out.null() }
+            }
             out.field("breaker") {
                 out.object {
                     out.field("state") { out.string(breaker.name) }
@@ -112,5 +117,6 @@ final class JSONWriter {
     func string(_ text: String) { JSONString.append(text, to: &bytes) }
     func number(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
     func number(_ value: Double) { bytes.append(contentsOf: String(value).utf8) }
+    func null() { bytes.append(contentsOf: "null".utf8) }
     func bool(_ value: Bool) { bytes.append(contentsOf: (value ? "true" : "false").utf8) }
 }
