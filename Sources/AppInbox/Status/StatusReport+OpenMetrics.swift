@@ -6,10 +6,14 @@ extension StatusReport {
             lines.append("# TYPE \(name) \(type)")
             lines.append("# HELP \(name) \(help)")
         }
-        family("app_inbox", "info", "Version of app-inbox-fcgi.")  // samples of an info family end in _info
+        /// A family with one unlabelled sample; a counter's sample takes the `_total` suffix.
+        func single(_ name: String, _ type: String, _ help: String, _ value: some CustomStringConvertible) {
+            family(name, type, help)
+            lines.append("\(name)\(type == "counter" ? "_total" : "") \(value)")
+        }
+        family("app_inbox", "info", "Version of app-inbox-fcgi.")  // an info family's samples end in _info
         lines.append("app_inbox_info{version=\"\(Config.version)\"} 1")
-        family("app_inbox_uptime_seconds", "gauge", "Seconds since the process started.")
-        lines.append("app_inbox_uptime_seconds \(uptimeSeconds)")
+        single("app_inbox_uptime_seconds", "gauge", "Seconds since the process started.", uptimeSeconds)
         family("app_inbox_requests", "counter", "Requests answered, by route and status.")
         for route in counters.requests.keys.sorted() {
             for (status, count) in counters.requests[route]!.sorted(by: { $0.key < $1.key }) {
@@ -29,38 +33,33 @@ extension StatusReport {
         lines.append("app_inbox_upstream_latency_seconds_bucket{le=\"+Inf\"} \(counters.latencyCount)")
         lines.append("app_inbox_upstream_latency_seconds_sum \(counters.latencySumMs / 1000)")
         lines.append("app_inbox_upstream_latency_seconds_count \(counters.latencyCount)")
-        family("app_inbox_upstream_in_flight", "gauge", "Calls to eSputnik under way.")
-        lines.append("app_inbox_upstream_in_flight \(upstreamInFlight)")
-        family("app_inbox_upstream_rejected_at_capacity", "counter", "Requests refused because APP_INBOX_MAX_UPSTREAM calls were under way.")
-        lines.append("app_inbox_upstream_rejected_at_capacity_total \(counters.upstreamCapRejected)")
-        family("app_inbox_coalesced_requests", "counter", "Requests answered by another request's upstream call.")
-        lines.append("app_inbox_coalesced_requests_total \(counters.coalesced)")
-        family("app_inbox_cache_hits", "counter", "Token requests answered from the cache.")
-        lines.append("app_inbox_cache_hits_total \(counters.cacheHits)")
-        family("app_inbox_cache_misses", "counter", "Token requests the cache could not answer.")
-        lines.append("app_inbox_cache_misses_total \(counters.cacheMisses)")
-        family("app_inbox_cache_evictions", "counter", "Cache entries evicted at APP_INBOX_CACHE_MAX.")
-        lines.append("app_inbox_cache_evictions_total \(cacheEvictions)")
-        family("app_inbox_cache_entries", "gauge", "Identities in the cache.")
-        lines.append("app_inbox_cache_entries \(cacheSize)")
-        family("app_inbox_rate_limited", "counter", "Token requests refused with 429.")
-        lines.append("app_inbox_rate_limited_total \(counters.rateLimited)")
+        single("app_inbox_upstream_in_flight", "gauge", "Calls to eSputnik under way.", upstreamInFlight)
+        single(
+            "app_inbox_upstream_rejected_at_capacity", "counter",
+            "Requests refused because APP_INBOX_MAX_UPSTREAM calls were under way.", counters.upstreamCapRejected)
+        single(
+            "app_inbox_coalesced_requests", "counter", "Requests answered by another request's upstream call.",
+            counters.coalesced)
+        single("app_inbox_cache_hits", "counter", "Token requests answered from the cache.", counters.cacheHits)
+        single("app_inbox_cache_misses", "counter", "Token requests the cache could not answer.", counters.cacheMisses)
+        single("app_inbox_cache_evictions", "counter", "Cache entries evicted at APP_INBOX_CACHE_MAX.", cacheEvictions)
+        single("app_inbox_cache_entries", "gauge", "Identities in the cache.", cacheSize)
+        single("app_inbox_rate_limited", "counter", "Token requests refused with 429.", counters.rateLimited)
         family("app_inbox_breaker_state", "stateset", "Circuit breaker state.")
         for state in ["closed", "open", "half_open"] {
             lines.append("app_inbox_breaker_state{app_inbox_breaker_state=\"\(state)\"} \(breaker.name == state ? 1 : 0)")
         }
-        family("app_inbox_breaker_opened", "counter", "Times the circuit breaker opened.")
-        lines.append("app_inbox_breaker_opened_total \(breaker.opened)")
-        family("app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.")
-        lines.append("app_inbox_breaker_rejected_total \(counters.breakerRejected)")
+        single("app_inbox_breaker_opened", "counter", "Times the circuit breaker opened.", breaker.opened)
+        single(
+            "app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.",
+            counters.breakerRejected)
         if let listenQueueMax {
-            family("app_inbox_listen_queue_max", "gauge", "Longest accept queue seen on the listening socket.")
-            lines.append("app_inbox_listen_queue_max \(listenQueueMax)")
+            single(
+                "app_inbox_listen_queue_max", "gauge", "Longest accept queue seen on the listening socket.",
+                listenQueueMax)
         }
-        family("app_inbox_workers", "gauge", "Worker threads.")
-        lines.append("app_inbox_workers \(workers)")
-        family("app_inbox_workers_busy", "gauge", "Worker threads handling a request.")
-        lines.append("app_inbox_workers_busy \(busyWorkers)")
+        single("app_inbox_workers", "gauge", "Worker threads.", workers)
+        single("app_inbox_workers_busy", "gauge", "Worker threads handling a request.", busyWorkers)
         lines.append("# EOF")
         return Array((lines.joined(separator: "\n") + "\n").utf8)
     }
