@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release
 
-.PHONY: all deps build test unit integration run clean
+.PHONY: all deps build test unit integration run clean static dist install
 
 all: build
 
@@ -12,12 +12,14 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# Unit tests (Swift Testing) and the integration suite (pytest) through a real nginx.
+# Unit tests (Swift Testing), the integration suite (pytest) through a real nginx, and the
+# benchmark harness's quick mode (every contender must answer 200s; see BENCHMARKS.md).
 test:
-	@scripts/install-deps --test
+	@scripts/install-deps --test --bench
 	$(SWIFT) build -c release
 	$(SWIFT) test
 	APP_INBOX_BIN_DIR=$(BIN) python3 -m pytest -q Tests/integration
+	APP_INBOX_BIN_DIR=$(BIN) bench/run --quick
 
 unit:
 	$(SWIFT) test
@@ -30,5 +32,53 @@ integration:
 run: build
 	@scripts/demo
 
+# The release binary with the Swift runtime linked in (--static-swift-stdlib): it needs only
+# libfcgi, libcurl, OpenSSL, libstdc++ and libc from the host. Its own scratch path, so that it
+# does not disturb .build/.
+DIST_SCRATCH := .build-dist
+STATIC_BIN := $(DIST_SCRATCH)/release/app-inbox-fcgi
+VERSION := $(shell sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/AppInbox/Config/Config.swift)
+DIST_NAME := app-inbox-fcgi-$(VERSION)-linux-$(shell uname -m)
+
+static: deps
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) --product app-inbox-fcgi
+	@if ldd $(STATIC_BIN) | grep libswift; then echo "$(STATIC_BIN) needs the Swift runtime" >&2; exit 1; fi
+
+# Copies the example configs into $(1), with the binary's path rewritten for PREFIX.
+define copy-examples
+	install -d $(1)/nginx
+	cp -R apache systemd $(1)/
+	cp nginx/app-inbox.conf $(1)/nginx/
+	grep -rlZ /usr/local/bin/app-inbox-fcgi $(1) | xargs -0 -r $(REPREFIX) -i
+endef
+
+# dist/$(DIST_NAME).tar.gz: the static binary, INSTALL, README.md, the man page and the examples.
+dist: static
+	rm -rf dist/$(DIST_NAME) && mkdir -p dist/$(DIST_NAME)
+	install -m 755 $(STATIC_BIN) dist/$(DIST_NAME)/app-inbox-fcgi
+	install -m 644 INSTALL README.md man/app-inbox-fcgi.8 dist/$(DIST_NAME)/
+	$(call copy-examples,dist/$(DIST_NAME))
+	tar -C dist --owner=0 --group=0 --sort=name -czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
+	@echo "dist/$(DIST_NAME).tar.gz"
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the static binary, the man page, the systemd units
+# and the example configs, with paths rewritten for PREFIX. Never touches /etc.
+PREFIX ?= /usr/local
+BINDIR := $(PREFIX)/bin
+MANDIR := $(PREFIX)/share/man
+DOCDIR := $(PREFIX)/share/doc/app-inbox-fcgi
+UNITDIR := $(PREFIX)/lib/systemd/system
+REPREFIX := sed -e 's|/usr/local/bin/app-inbox-fcgi|$(BINDIR)/app-inbox-fcgi|g' \
+	-e 's|/usr/local/share/doc/app\\-inbox\\-fcgi|$(subst -,\\-,$(DOCDIR))|g'
+
+install: static
+	install -D -m 755 $(STATIC_BIN) $(DESTDIR)$(BINDIR)/app-inbox-fcgi
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	$(REPREFIX) man/app-inbox-fcgi.8 > $(DESTDIR)$(MANDIR)/man8/app-inbox-fcgi.8
+	$(REPREFIX) systemd/app-inbox-fcgi.service > $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.service
+	$(REPREFIX) systemd/app-inbox-fcgi.socket > $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.socket
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/app-inbox-fcgi.8 $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.*
+	$(call copy-examples,$(DESTDIR)$(DOCDIR)/examples)
+
 clean:
-	rm -rf .build .demo
+	rm -rf .build .build-dist dist .demo

@@ -1,7 +1,7 @@
 /// The command line, parsed: a subcommand and its options.
 struct Arguments {
     enum Subcommand: String {
-        case serve, checkConfig = "check-config", token, help, version
+        case serve, checkConfig = "check-config", token, renderScript = "render-script", help, version
     }
 
     var subcommand = Subcommand.serve
@@ -11,11 +11,13 @@ struct Arguments {
     var email: String?
     var phone: String?
     var externalCustomerId: String?
+    var language: String?
 
     static let usage = """
         Usage: app-inbox-fcgi [serve] [--listen ADDR] [--threads N] [--env-file FILE]
                app-inbox-fcgi check-config [--env-file FILE]
                app-inbox-fcgi token (--email E | --phone P | --external-id ID)... [--env-file FILE]
+               app-inbox-fcgi render-script [--lang xx] [--env-file FILE]
                app-inbox-fcgi --version | --help
 
         Serves eSputnik App Inbox tokens to a site's signed-in users over FastCGI.
@@ -27,6 +29,8 @@ struct Arguments {
                          GATEWAY_INTERFACE is set.
           check-config   print the effective configuration (API key redacted) or every problem.
           token          exchange one identity with eSputnik and print the JSON answer.
+          render-script  print the init script that init.js serves in language xx (default:
+                         APP_INBOX_DEFAULT_LANGUAGE).
 
           --listen ADDR      where to listen
           --threads N        worker threads (default 32, or APP_INBOX_THREADS)
@@ -71,12 +75,16 @@ struct Arguments {
             case "--email": parsed.email = try value()
             case "--phone": parsed.phone = try value()
             case "--external-id": parsed.externalCustomerId = try value()
+            case "--lang": parsed.language = try value()
             default: throw UsageError(message: "unknown option '\(option)'")
             }
         }
         let identityGiven = parsed.email != nil || parsed.phone != nil || parsed.externalCustomerId != nil
         if identityGiven, parsed.subcommand != .token {
             throw UsageError(message: "--email, --phone and --external-id belong to the token command")
+        }
+        if parsed.language != nil, parsed.subcommand != .renderScript {
+            throw UsageError(message: "--lang belongs to the render-script command")
         }
         if parsed.subcommand == .token, !identityGiven {
             throw UsageError(message: "token needs --email, --phone or --external-id")

@@ -26,6 +26,9 @@ enum Command {
         case .token:
             guard let config = loadConfig(parsed) else { return 2 }
             return exchangeOnce(parsed, config: config)
+        case .renderScript:
+            guard let config = loadConfig(parsed) else { return 2 }
+            return renderScript(parsed, config: config)
         case .serve:
             guard let config = loadConfig(parsed) else { return 2 }
             return serve(parsed, config: config)
@@ -99,8 +102,12 @@ enum Command {
             printError("app-inbox-fcgi: \(error)")
             return 1
         }
-        let options = FastCGIServer.Options(
+        if let reason = config.initScript.unavailableReason {
+            log.info("init_script_unavailable", ["reason": reason])
+        }
+        var options = FastCGIServer.Options(
             socket: socket, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds, log: log)
+        options.observeListenQueue = { service.metrics.recordListenQueue($0) }
         FastCGIServer.run(
             options,
             onReload: {

@@ -15,6 +15,8 @@ final class Sandbox: Sendable {
     let apiKeys: Set<String>
     let contacts: Set<String>
     let state = Mutex(State())
+    /// The `make run` demo site's sign-in (`/_demo/…`).
+    let demoLogin = DemoLogin()
 
     init(apiKeys: Set<String>, contacts: Set<String>) {
         self.apiKeys = apiKeys
@@ -28,6 +30,7 @@ final class Sandbox: Sendable {
             guard request.method == "POST" else { return plain(405, "use POST") }
             return tokenCall(request)
         }
+        if path.hasPrefix("/_demo/") { return demoLogin.respond(to: request, path: path) }
         switch path {
         case "/_sandbox/fault": return setFault(query)
         case "/_sandbox/reset":

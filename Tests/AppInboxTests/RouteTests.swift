@@ -100,6 +100,17 @@ struct RequestTargetPathTests {
         #expect(route(["DOCUMENT_URI": "/app-inboxtoken"]) == nil)
     }
 
+    /// The params real Apache 2.4 sent for `GET /app-inbox/token?fresh=1` with the apache/ examples:
+    /// only REQUEST_URI names the route in all three (mod_rewrite points SCRIPT_NAME at the CGI script).
+    @Test(arguments: [
+        ["REQUEST_URI": "/app-inbox/token?fresh=1", "SCRIPT_NAME": "/app-inbox/token"],  // mod_proxy_fcgi
+        ["REQUEST_URI": "/app-inbox/token?fresh=1", "SCRIPT_NAME": "/app-inbox", "PATH_INFO": "/token"],  // mod_fcgid
+        ["REQUEST_URI": "/app-inbox/token?fresh=1", "SCRIPT_NAME": "/app-inbox/app-inbox.cgi"],  // .htaccess CGI
+    ])
+    func apacheParamsAsSent(_ params: [String: String]) {
+        #expect(route(params) == .token)
+    }
+
     @Test func noPathParamsIsNoRoute() {
         #expect(RequestTarget.path(of: Request(params: [:])) == "")
         #expect(route([:]) == nil)

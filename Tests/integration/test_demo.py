@@ -25,8 +25,8 @@ def port_taken(port):
 
 
 def test_make_run_then_readme_curl_lines():
-    if port_taken(8080) or port_taken(8443):
-        pytest.skip("the demo's ports 8080/8443 are in use on this machine")
+    if port_taken(8080) or port_taken(8081) or port_taken(8443):
+        pytest.skip("the demo's ports 8080/8081/8443 are in use on this machine")
     demo = subprocess.Popen(["make", "-s", "run"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, start_new_session=True, env={k: v for k, v in os.environ.items()
                                                                     if k != "APP_INBOX_API_KEY"})

@@ -76,7 +76,7 @@ extension Config {
         for (variable, field) in paramVariables {
             if let name = reader.string(variable) { config.identityParams[keyPath: field] = name }
             let name = config.identityParams[keyPath: field]
-            if name.isEmpty || name.utf8.contains(where: { !isParamNameByte($0) }) {
+            if name.isEmpty || name.utf8.contains(where: { !isNameByte($0) }) {
                 problems.append(.init(variable, "must be a param name of letters, digits and _"))
             } else if name.hasPrefix("HTTP_"), !config.allowHeaderIdentity {
                 problems.append(
@@ -103,6 +103,7 @@ extension Config {
         }
 
         config.resilience = loadResilience(reader, &problems)
+        config.initScript = loadInitScript(reader, &problems)
 
         return problems.isEmpty ? .success(config) : .failure(ConfigProblems(problems: problems))
     }
@@ -125,7 +126,7 @@ extension Config {
             "APP_INBOX_SHUTDOWN_GRACE_S=\(shutdownGraceSeconds)",
             "APP_INBOX_LOG_LEVEL=\(logLevel.rawValue)",
             "APP_INBOX_LOG_FORMAT=\(logFormat.rawValue)",
-        ] + resilienceSummary
+        ] + resilienceSummary + initScriptSummary
     }
 
     /// `/app-inbox/` → `/app-inbox`; `/` → `` (routes at the root).
@@ -137,7 +138,8 @@ extension Config {
         return String(path)
     }
 
-    private static func isParamNameByte(_ byte: UInt8) -> Bool {
+    /// Letters, digits and `_`: what variable and param names are made of.
+    static func isNameByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):

@@ -28,6 +28,8 @@ public struct Config: Sendable {
     public var logFormat: LogFormat = .text
     /// Cache, rate limits, circuit breaker and cross-site guard.
     public var resilience = ResilienceSettings()
+    /// Languages, loader and flags of the `init.js` route.
+    public var initScript = InitScriptSettings()
 
     /// Creates the default configuration (no API key).
     public init() {}

@@ -35,7 +35,7 @@ public enum EnvFile {
                 return .failure(ConfigProblem("line \(number)", "expected KEY=value"))
             }
             let key = Config.trimmed(String(assignment[..<equals]))
-            guard !key.isEmpty, key.utf8.allSatisfy({ isNameByte($0) }) else {
+            guard !key.isEmpty, key.utf8.allSatisfy(Config.isNameByte) else {
                 return .failure(ConfigProblem("line \(number)", "invalid variable name"))
             }
             guard let value = parseValue(Config.trimmed(String(assignment[assignment.index(after: equals)...]))) else {
@@ -51,14 +51,6 @@ public enum EnvFile {
         return content.hasPrefix("#") || content.hasPrefix(";")
     }
 
-    private static func isNameByte(_ byte: UInt8) -> Bool {
-        switch byte {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
-            true
-        default: false
-        }
-    }
 
     private static func parseValue(_ raw: String) -> String? {
         guard let quote = raw.first, quote == "\"" || quote == "'" else { return raw }

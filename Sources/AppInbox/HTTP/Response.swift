@@ -62,6 +62,7 @@ public enum HTTPStatus {
         switch status {
         case 200: "OK"
         case 204: "No Content"
+        case 303: "See Other"
         case 304: "Not Modified"
         case 400: "Bad Request"
         case 401: "Unauthorized"

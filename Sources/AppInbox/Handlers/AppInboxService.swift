@@ -19,6 +19,8 @@ public final class AppInboxService: Sendable {
     let upstreamCapacity: Int
     let upstream: Mutex<UpstreamGeneration>
     let authFailures = Mutex(AuthFailureReport())
+    /// The init script in every language, rendered once here; nil when `init.js` cannot be served.
+    let initScripts: InitScriptCatalog?
 
     /// The upstream settings in force; workers rebuild their curl handle when `number` changes.
     struct UpstreamGeneration: Sendable {
@@ -40,6 +42,7 @@ public final class AppInboxService: Sendable {
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
         upstreamCapacity = resilience.maxUpstream ?? config.threads
         upstream = Mutex(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
+        initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
     }
 
     /// A worker with its own curl handle; call on the worker's own thread.

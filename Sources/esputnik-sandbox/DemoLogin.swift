@@ -1,0 +1,120 @@
+import AppInbox
+import CCrypto
+
+/// The demo site's sign-in, which the sandbox serves beside eSputnik's endpoint so that `make run`
+/// needs no other process. Demo only: fixed users, no passwords for the cookie sign-in.
+///
+/// - `/_demo/login?email=E&lang=xx` (GET or a POSTed form): sets a session cookie signed with
+///   HMAC-SHA256 under a per-process key, then redirects to `/` (keeping `lang`).
+/// - `/_demo/logout`: clears the cookie, redirects to `/`.
+/// - `/_demo/session`: nginx's `auth_request` target; always 204, with `X-Inbox-Email` when the
+///   request carries a valid session cookie or HTTP Basic auth `E:demo` (the README's curl lines).
+///   The token route then gets no identity for a visitor who is not signed in and answers its own
+///   401, which the init script turns into an empty token.
+struct DemoLogin: Sendable {
+    /// The demo's users: alice is a contact the sandbox knows, stranger is not.
+    static let users: Set<String> = ["alice@example.com", "stranger@example.com"]
+    /// The Basic-auth password of every demo user.
+    static let password = "demo"
+    static let cookieName = "demo_session"
+
+    private let secret: [UInt8]
+
+    /// Draws the cookie-signing key; cookies do not outlive the process.
+    init() {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        // Without randomness the demo could not sign anything safely; there is nothing to fall back to.
+        precondition(RAND_bytes(&bytes, Int32(bytes.count)) == 1, "RAND_bytes failed")
+        secret = bytes
+    }
+
+    /// Answers `/_demo/…` paths.
+    func respond(to request: Request, path: Substring) -> Response {
+        switch path {
+        case "/_demo/login":
+            let form =
+                request.method == "POST"
+                ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
+            guard let email = form["email"], Self.users.contains(email) else {
+                return plain(400, "unknown demo user; use one of \(Self.users.sorted().joined(separator: ", "))")
+            }
+            let cookie =
+                "\(Self.cookieName)=\(email):\(signature(email)); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"
+            return redirect(lang: form["lang"], cookie: cookie)
+        case "/_demo/logout":
+            let form =
+                request.method == "POST"
+                ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
+            return redirect(
+                lang: form["lang"], cookie: "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+        case "/_demo/session":
+            var headers: [Response.Header] = [.init("Cache-Control", "no-store")]
+            if let email = signedInUser(request) { headers.append(.init("X-Inbox-Email", email)) }
+            return Response(status: 204, headers: headers)
+        default:
+            return plain(404, "not found")
+        }
+    }
+
+    /// The user of a valid session cookie, else of valid Basic auth, else nil.
+    func signedInUser(_ request: Request) -> String? {
+        if let cookies = request.string("HTTP_COOKIE") {
+            for pair in cookies.split(separator: ";") {
+                let trimmed = pair.drop { $0 == " " }
+                guard trimmed.hasPrefix(Self.cookieName + "=") else { continue }
+                let value = trimmed.dropFirst(Self.cookieName.count + 1)
+                guard let colon = value.lastIndex(of: ":") else { continue }
+                let email = String(value[..<colon])
+                if Self.users.contains(email),
+                    constantTimeEqual(String(value[value.index(after: colon)...]), signature(email))
+                {
+                    return email
+                }
+            }
+        }
+        if let header = request.string("HTTP_AUTHORIZATION"), header.hasPrefix("Basic "),
+            let decoded = Base64.decode(String(header.dropFirst("Basic ".count))),
+            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
+        {
+            let user = String(decoding: decoded[..<colon], as: UTF8.self)
+            let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
+            if Self.users.contains(user), password == Self.password { return user }
+        }
+        return nil
+    }
+
+    /// Hex HMAC-SHA256 of the email under this process's key.
+    func signature(_ email: String) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let message = Array(email.utf8)
+        _ = secret.withUnsafeBytes { key in
+            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
+        }
+        let hex = Array("0123456789abcdef".utf8)
+        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
+    }
+
+    private func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let (a, b) = (Array(lhs.utf8), Array(rhs.utf8))
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    /// 303 to the demo page, keeping a two-letter `lang` (anything else is dropped, not echoed).
+    private func redirect(lang: String?, cookie: String) -> Response {
+        var location = "/"
+        if let lang, lang.utf8.count == 2, lang.utf8.allSatisfy({ (0x61...0x7A).contains($0) }) {
+            location += "?lang=" + lang
+        }
+        return Response(
+            status: 303,
+            headers: [.init("Location", location), .init("Set-Cookie", cookie), .init("Cache-Control", "no-store")])
+    }
+
+    private func plain(_ status: Int, _ text: String) -> Response {
+        Response(
+            status: status, headers: [.init("Content-Type", "text/plain; charset=utf-8")],
+            body: Array((text + "\n").utf8))
+    }
+}

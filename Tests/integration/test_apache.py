@@ -1,0 +1,358 @@
+"""The Apache deploys of README "Deploy", each through a real Apache (Debian's apache2) with the
+example files from apache/: mod_proxy_fcgi to a running responder, mod_fcgid spawning it, the
+shared-hosting .htaccess (plain CGI and mod_fcgid) with the `make dist` binary, and that binary
+without a Swift toolchain. Routing must answer the same under nginx, mod_proxy_fcgi and mod_fcgid,
+although they fill SCRIPT_NAME and PATH_INFO differently."""
+
+import base64
+import http.client
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from apache import Apache, apache_user, example
+from stack import API_KEY, APP_BIN, ROOT, App
+
+USER, PASSWORD = "alice@example.com", "secret"  # in the htpasswd file App writes
+TOKEN = re.compile(r"sbx-alice@example\.com-\d+")
+
+
+def settings(sandbox):
+    """What every responder here needs besides the key: the sandbox, and the signed-in user from
+    REMOTE_USER, the user name Apache (or nginx) checked."""
+    return {
+        "APP_INBOX_TOKEN_URL": sandbox.token_url,
+        "APP_INBOX_CA_FILE": str(sandbox.ca),
+        "APP_INBOX_EMAIL_PARAM": "REMOTE_USER",
+        "APP_INBOX_RATE_LIMIT_PER_MIN": "0",  # the tests ask for the same user many times a minute
+        "APP_INBOX_SITE_ID": "test-site",  # for the init script's loader
+    }
+
+
+def get(port, path, method="GET", auth=(USER, PASSWORD), headers=None):
+    """One request; returns (status, lower-cased headers, body)."""
+    all_headers = dict(headers or {})
+    if auth:
+        all_headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(method, path, headers=all_headers)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def answer(port, path, method="GET", headers=None):
+    """What the client sees of the responder's answer, with the per-call token number masked."""
+    status, headers, body = get(port, path, method, headers=headers)
+    fields = {name: headers.get(name) for name in ("content-type", "cache-control", "allow", "etag")}
+    return status, fields, TOKEN.sub("sbx-alice@example.com-N", body.decode(errors="replace"))
+
+
+def processes_running(binary):
+    """PIDs of processes whose executable is `binary` (a copy only these tests run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "exe") == str(binary):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def socket_peers(path):
+    """Names of the processes holding connections to the unix socket at `path` (from `ss -xp`:
+    the accepted ends show the path and the peer's inode, the peers show their own inode)."""
+    rows = [line.split() for line in subprocess.run(["ss", "-Hxp"], capture_output=True, text=True).stdout.splitlines()]
+    accepted = {row[7] for row in rows if len(row) > 7 and row[1] == "ESTAB" and row[4] == str(path)}
+    return {name for row in rows if len(row) > 8 and row[5] in accepted for name in re.findall(r'"([^"]+)"', row[8])}
+
+
+def private_dir(path):
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o755)  # Apache's children run as www-data when we are root (PITFALLS #16)
+    return path
+
+
+@pytest.fixture(scope="module")
+def app(workdir, sandbox):
+    """The responder as its own process on a unix socket, with nginx's Basic-auth server in front
+    (App). Like the systemd socket unit, the socket's group is Apache's, mode 660."""
+    instance = App(os.path.join(workdir, "apache-app"), sandbox, threads=32, env=settings(sandbox), listen="unix")
+    if apache_user():
+        os.chown(instance.socket_path, -1, apache_user()[3])
+    yield instance
+    instance.stop()
+
+
+@pytest.fixture(scope="module")
+def proxy(workdir, app):
+    """apache/app-inbox-proxy.conf: mod_proxy_fcgi with enablereuse to the running responder."""
+    body = example("app-inbox-proxy.conf", [("/run/app-inbox/app-inbox.sock", app.socket_path),
+                                            ("/etc/apache2/app-inbox.htpasswd", app.dir / "htpasswd")])
+    server = Apache(Path(workdir) / "apache-proxy", body, modules=["proxy", "proxy_fcgi"])
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def fcgid(workdir, sandbox, app):
+    """apache/app-inbox-fcgid.conf: Apache spawns the responder (a copy of the binary under test)."""
+    home = private_dir(Path(workdir) / "fcgid-install")
+    binary = home / "app-inbox-fcgi"
+    shutil.copy(APP_BIN, binary)
+    key = home / "api-key"
+    key.write_text(API_KEY + "\n")
+    os.chmod(key, 0o644)
+    extra = "".join(f"    InitialEnv {name}={value} \\\n" for name, value in settings(sandbox).items()
+                    if name != "APP_INBOX_EMAIL_PARAM")
+    body = example("app-inbox-fcgid.conf", [
+        ("/usr/local/bin/app-inbox-fcgi", binary), ("/etc/app-inbox/api-key", key),
+        ("/etc/apache2/app-inbox.htpasswd", app.dir / "htpasswd"),
+        ("    InitialEnv APP_INBOX_EMAIL_PARAM=REMOTE_USER \\\n",
+         "    InitialEnv APP_INBOX_EMAIL_PARAM=REMOTE_USER \\\n" + extra)])
+    server = Apache(Path(workdir) / "apache-fcgid", body, modules=["fcgid"])
+    server.binary = binary
+    yield server
+    server.stop()
+    # mod_fcgid's process manager stops what it spawned when Apache stops.
+    deadline = time.monotonic() + 10
+    while processes_running(binary) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not processes_running(binary), "mod_fcgid left responders running after Apache stopped"
+
+
+@pytest.fixture(scope="session")
+def dist(workdir):
+    """`make dist`, built once per session, unpacked as a user would."""
+    result = subprocess.run(["make", "-s", "dist"], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tarball = ROOT / result.stdout.strip().splitlines()[-1]  # the last line names the tarball
+    target = private_dir(Path(workdir) / "dist")
+    with tarfile.open(tarball) as archive:
+        archive.extractall(target, filter="tar")
+    [unpacked] = target.iterdir()
+    return unpacked
+
+
+# ---- mod_proxy_fcgi -----------------------------------------------------------------------------
+
+def test_proxy_fcgi_token_with_basic_auth_identity(proxy, sandbox):
+    status, headers, body = get(proxy.port, "/app-inbox/token")
+    assert status == 200, proxy.error_log()
+    assert TOKEN.fullmatch(body.decode().removeprefix('{"token":"').removesuffix('"}'))
+    assert headers["content-type"] == "application/json"
+    assert headers["cache-control"] == "no-store, private"
+    [recorded] = sandbox.requests()
+    assert recorded["body"] == '{"email":"alice@example.com"}'
+
+
+def test_proxy_fcgi_asks_for_the_password(proxy, sandbox):
+    status, headers, _ = get(proxy.port, "/app-inbox/token", auth=None)
+    assert status == 401 and headers["www-authenticate"].startswith("Basic")
+    assert get(proxy.port, "/app-inbox/token", auth=(USER, "wrong"))[0] == 401
+    assert sandbox.requests() == []
+
+
+def test_proxy_fcgi_healthz_is_open_to_local_monitoring(proxy):
+    status, headers, body = get(proxy.port, "/app-inbox/healthz", auth=None)
+    assert (status, body) == (200, b"ok\n")
+
+
+def test_proxy_fcgi_reuses_its_connections(proxy, app):
+    """enablereuse=on: sequential requests share kept connections and none stalls (PITFALLS #15)."""
+    started = time.monotonic()
+    for _ in range(12):
+        assert get(proxy.port, "/app-inbox/token")[0] == 200
+    assert time.monotonic() - started < 5
+    assert "apache2" in socket_peers(app.socket_path), "Apache keeps no connection to the responder"
+
+
+def test_init_js_through_proxy_fcgi_answers_as_under_nginx(proxy, fcgid, app):
+    """Whatever the init.js route answers (it was a 404 placeholder before issue 3), Apache passes
+    the same on, conditional requests included."""
+    nginx = answer(app.basic_port, "/app-inbox/init.js?lang=en")
+    assert answer(proxy.port, "/app-inbox/init.js?lang=en") == nginx
+    assert answer(fcgid.port, "/app-inbox/init.js?lang=en") == nginx
+    if nginx[0] == 200:
+        assert nginx[1]["content-type"].startswith("application/javascript")
+        revalidate = {"If-None-Match": nginx[1]["etag"]}
+        again = answer(app.basic_port, "/app-inbox/init.js?lang=en", headers=revalidate)
+        assert again[0] == 304
+        assert answer(proxy.port, "/app-inbox/init.js?lang=en", headers=revalidate)[0] == 304
+        assert answer(fcgid.port, "/app-inbox/init.js?lang=en", headers=revalidate)[0] == 304
+
+
+# ---- mod_fcgid ----------------------------------------------------------------------------------
+
+def test_fcgid_spawns_the_responder_and_passes_the_identity(fcgid, sandbox):
+    status, headers, body = get(fcgid.port, "/app-inbox/token")
+    assert status == 200, fcgid.error_log()
+    assert TOKEN.search(body.decode())
+    assert headers["content-type"] == "application/json"
+    assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}']
+    spawned = processes_running(fcgid.binary)
+    assert 1 <= len(spawned) <= 8
+    if apache_user():
+        owner = Path(f"/proc/{spawned[0]}").stat().st_uid
+        assert owner == apache_user()[2]  # Apache's user, not root
+    assert get(fcgid.port, "/app-inbox/token", auth=None)[0] == 401
+    status, _, body = get(fcgid.port, "/app-inbox/healthz", auth=None)
+    assert (status, body) == (200, b"ok\n")
+
+
+def test_fcgid_logs_go_to_apache_error_log(fcgid):
+    get(fcgid.port, "/app-inbox/token")
+    assert "route=token" in fcgid.error_log()
+    assert API_KEY not in fcgid.error_log()
+
+
+# ---- The same answers under every server --------------------------------------------------------
+
+ROUTING_CASES = [
+    ("GET", "/app-inbox/token"),
+    ("POST", "/app-inbox/token?fresh=1"),
+    ("GET", "/app-inbox/healthz"),
+    ("HEAD", "/app-inbox/healthz"),
+    ("GET", "/app-inbox/nope"),
+    ("GET", "/app-inbox/"),
+    ("GET", "/app-inbox/token/"),
+    ("GET", "/app-inbox/token/extra"),
+    ("GET", "/app-inbox/%74oken"),
+    ("PUT", "/app-inbox/token"),
+    ("DELETE", "/app-inbox/healthz"),
+    ("GET", "/app-inbox/init.js"),
+    ("HEAD", "/app-inbox/init.js"),
+]
+
+
+def test_routing_answers_the_same_under_nginx_proxy_fcgi_and_fcgid(app, proxy, fcgid):
+    for method, path in ROUTING_CASES:
+        nginx = answer(app.basic_port, path, method)
+        assert answer(proxy.port, path, method) == nginx, (method, path, "mod_proxy_fcgi")
+        assert answer(fcgid.port, path, method) == nginx, (method, path, "mod_fcgid")
+    # The cases cover each kind of answer.
+    statuses = {answer(app.basic_port, path, method)[0] for method, path in ROUTING_CASES}
+    assert {200, 404, 405} <= statuses
+
+
+# ---- Shared hosting: .htaccess only, with the release tarball's files ---------------------------
+
+@pytest.fixture(scope="module", params=["cgi", "fcgid"])
+def shared(request, workdir, sandbox, app, dist):
+    """The README's shared-hosting recipe: the tarball's binary and apache/shared-hosting/ files in
+    the directory that answers /app-inbox/. "cgi": a host with mod_cgid and no mod_fcgid."""
+    module = "cgid" if request.param == "cgi" else "fcgid"
+    server = Apache(Path(workdir) / f"apache-shared-{request.param}", "", modules=[module])
+    site = private_dir(server.htdocs / "app-inbox")
+    shutil.copy(dist / "app-inbox-fcgi", site)
+    shutil.copy(dist / "apache/shared-hosting/app-inbox.cgi", site)
+    (site / ".htaccess").write_text(example("shared-hosting/.htaccess", [
+        ("/home/USER/app-inbox.htpasswd", app.dir / "htpasswd")]))
+    env_file = site / "app-inbox.env"
+    env_file.write_text(example("shared-hosting/app-inbox.env", [("replace-with-your-esputnik-api-key", API_KEY)])
+                        + "".join(f"{name}={value}\n" for name, value in settings(sandbox).items()
+                                  if name != "APP_INBOX_EMAIL_PARAM"))
+    os.chmod(env_file, 0o644)  # no suEXEC here: the scripts run as Apache's user
+    server.kind = request.param
+    server.binary = site / "app-inbox-fcgi"
+    yield server
+    server.stop()
+
+
+def test_shared_hosting_token_through_htaccess(shared, sandbox):
+    status, headers, body = get(shared.port, "/app-inbox/token")
+    assert status == 200, shared.error_log()
+    assert TOKEN.search(body.decode()) and headers["content-type"] == "application/json"
+    assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}']
+    assert get(shared.port, "/app-inbox/token", auth=None)[0] == 401
+    if shared.kind == "fcgid":
+        assert processes_running(shared.binary), "mod_fcgid keeps the responder running"
+    else:
+        assert not processes_running(shared.binary), "a CGI request ends its process"
+
+
+def test_shared_hosting_routes_answer_like_the_responder(shared, app):
+    for method, path in [("GET", "/app-inbox/healthz"), ("GET", "/app-inbox/nope"), ("PUT", "/app-inbox/token"),
+                         ("POST", "/app-inbox/token")]:
+        assert answer(shared.port, path, method) == answer(app.basic_port, path, method), (method, path)
+
+
+def test_shared_hosting_env_file_and_binary_cannot_be_fetched(shared):
+    for name in ("app-inbox.env", "app-inbox-fcgi", ".htaccess"):
+        status, _, body = get(shared.port, f"/app-inbox/{name}")
+        assert status == 403, (name, status)
+        assert API_KEY.encode() not in body
+    for path in ("/app-inbox/app-inbox.env?x=1", "/app-inbox/APP-INBOX.ENV", "/app-inbox/app-inbox.cgi"):
+        status, _, body = get(shared.port, path)
+        assert API_KEY.encode() not in body and status in (403, 404), (path, status)
+
+
+# ---- The release tarball ------------------------------------------------------------------------
+
+SYSTEM_LIBRARIES = {"libfcgi.so.0", "libcurl.so.4", "libcrypto.so.3", "libssl.so.3", "libstdc++.so.6",
+                    "libgcc_s.so.1", "libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2", "ld-linux-aarch64.so.1"}
+
+
+def test_dist_tarball_holds_the_binary_examples_and_install_text(dist):
+    for name in ("app-inbox-fcgi", "INSTALL", "README.md", "app-inbox-fcgi.8", "nginx/app-inbox.conf",
+                 "apache/app-inbox-proxy.conf", "apache/app-inbox-fcgid.conf", "apache/shared-hosting/.htaccess",
+                 "apache/shared-hosting/app-inbox.cgi", "apache/shared-hosting/app-inbox.env",
+                 "systemd/app-inbox-fcgi.service", "systemd/app-inbox-fcgi.socket"):
+        assert (dist / name).is_file(), name
+    for executable in ("app-inbox-fcgi", "apache/shared-hosting/app-inbox.cgi"):
+        assert os.access(dist / executable, os.X_OK), executable
+    assert not list(dist.glob("nginx/*.in")), "the demo's nginx template is not an example"
+
+
+def test_dist_binary_needs_only_system_c_libraries(dist):
+    binary = dist / "app-inbox-fcgi"
+    dynamic = subprocess.run(["readelf", "-d", str(binary)], capture_output=True, text=True, check=True).stdout
+    needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", dynamic))
+    assert needed <= SYSTEM_LIBRARIES, needed - SYSTEM_LIBRARIES
+    assert {"libfcgi.so.0", "libcurl.so.4", "libcrypto.so.3"} <= needed
+    runpath = " ".join(re.findall(r"R(?:UN)?PATH\)\s+Library r(?:un)?path: \[(.+?)\]", dynamic))
+    assert "swift" not in runpath.lower(), runpath
+    ldd = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, env={"LD_LIBRARY_PATH": ""}).stdout
+    assert "libswift" not in ldd and "not found" not in ldd, ldd
+
+
+def swift_runtime_dir():
+    swift = shutil.which("swift")
+    if not swift:
+        return None
+    runtime = Path(os.path.realpath(swift)).parent.parent / "lib" / "swift" / "linux"
+    return runtime if runtime.is_dir() else None
+
+
+def test_dist_binary_answers_a_token_as_cgi_without_the_swift_runtime(dist, sandbox, tmp_path):
+    """CGI mode, an empty LD_LIBRARY_PATH, and (where a private mount namespace is allowed) the
+    toolchain's runtime directory hidden behind an empty one."""
+    env = {"PATH": "/usr/bin:/bin", "LD_LIBRARY_PATH": "", "GATEWAY_INTERFACE": "CGI/1.1",
+           "REQUEST_METHOD": "GET", "REQUEST_URI": "/app-inbox/token", "REMOTE_USER": USER,
+           "APP_INBOX_API_KEY": API_KEY, **settings(sandbox)}
+    command = [str(dist / "app-inbox-fcgi")]
+    runtime = swift_runtime_dir()
+    namespaces = shutil.which("unshare") and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
+    if runtime and namespaces:
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        hide = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$1" && shift && exec "$@"', str(empty), str(runtime)]
+        # The control: the toolchain-linked build cannot start with the runtime hidden.
+        control = subprocess.run([*hide, str(APP_BIN), "--version"], capture_output=True, text=True)
+        assert control.returncode != 0 and "libswift" in control.stderr, control
+        command = [*hide, *command]
+    result = subprocess.run(command, env=env, capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"Status: 200"), result.stdout
+    assert TOKEN.fullmatch(body.decode().removeprefix('{"token":"').removesuffix('"}')), body

@@ -1,0 +1,35 @@
+-- wrk script for bench/run. Each request signs in as one of BENCH_IDENTITIES users in turn
+-- (the front nginx maps the X-Bench-Email header to the FastCGI param INBOX_EMAIL); done()
+-- prints one JSON line that bench/run reads. No response() callback: defining one makes wrk
+-- parse every answer's headers into Lua tables, which would cost more than the responders.
+local identities = tonumber(os.getenv("BENCH_IDENTITIES") or "50")
+local prepared = {}
+local turn = 0
+
+function init(args)
+  for i = 0, identities - 1 do
+    prepared[i] = wrk.format("GET", nil, { ["X-Bench-Email"] = "user" .. i .. "@example.com" })
+  end
+  -- Threads start at different users, so concurrent requests rarely share an identity.
+  turn = math.floor(identities / 2) * (tonumber(wrk.thread and wrk.thread:get("index") or 0) or 0)
+end
+
+local threads = 0
+function setup(thread)
+  thread:set("index", threads)
+  threads = threads + 1
+end
+
+function request()
+  turn = (turn + 1) % identities
+  return prepared[turn]
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH-RESULT {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,'
+      .. '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max, latency.mean))
+end
