@@ -1,2 +1,50 @@
-// SwiftPM needs one source file per C target; the API is all in the header.
 #include "CCrypto.h"
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+
+// OpenSSL 3's EVP_MAC: initialising with a NULL key restarts from the already keyed state,
+// which is what makes reusing one context per thread cheap.
+struct ccrypto_hmac {
+    EVP_MAC_CTX *mac;
+};
+
+ccrypto_hmac *ccrypto_hmac_sha256_new(const uint8_t *key, size_t key_length) {
+    EVP_MAC *algorithm = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (algorithm == NULL) {
+        return NULL;
+    }
+    EVP_MAC_CTX *mac = EVP_MAC_CTX_new(algorithm);
+    EVP_MAC_free(algorithm);
+    if (mac == NULL) {
+        return NULL;
+    }
+    char digest_name[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(mac, key, key_length, params) != 1) {
+        EVP_MAC_CTX_free(mac);
+        return NULL;
+    }
+    ccrypto_hmac *context = OPENSSL_zalloc(sizeof(*context));
+    if (context == NULL) {
+        EVP_MAC_CTX_free(mac);
+        return NULL;
+    }
+    context->mac = mac;
+    return context;
+}
+
+int ccrypto_hmac_sha256(ccrypto_hmac *context, const uint8_t *message, size_t length, uint8_t *digest) {
+    size_t written = 0;
+    return EVP_MAC_init(context->mac, NULL, 0, NULL) == 1 && EVP_MAC_update(context->mac, message, length) == 1
+        && EVP_MAC_final(context->mac, digest, &written, 32) == 1 && written == 32;
+}
+
+void ccrypto_hmac_free(ccrypto_hmac *context) {
+    if (context != NULL) {
+        EVP_MAC_CTX_free(context->mac);
+        OPENSSL_free(context);
+    }
+}

@@ -34,11 +34,13 @@ enum FastCGIConnection {
             guard let value = FCGX_GetParam(name, envp) else { return nil }
             return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
         }
-        let plain = Request(param: lookup, body: body)
+        let text: (String) -> String? = { name in FCGX_GetParam(name, envp).map { String(cString: $0) } }
+        let plain = Request(param: lookup, text: text, body: body)
         let response = responder(plain)
-        let head = ResponseEncoding.head(of: response)
-        let sent = plain.method == "HEAD" ? [] : response.body
-        return write(head, to: request.out) && write(sent, to: request.out) && FCGX_FFlush(request.out) == 0
+        // One write: the head and body go out in as few FastCGI records as the buffer allows.
+        var answer = ResponseEncoding.head(of: response)
+        if plain.method != "HEAD" { answer.append(contentsOf: response.body) }
+        return write(answer, to: request.out) && FCGX_FFlush(request.out) == 0
     }
 
     private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {

@@ -5,20 +5,38 @@ import AppInbox
 enum ResponseEncoding {
     static func head(of response: Response) -> [UInt8] {
         var head: [UInt8] = []
-        head.reserveCapacity(256)
-        head.append(contentsOf: "Status: \(response.status) \(HTTPStatus.reason(response.status))\r\n".utf8)
+        head.reserveCapacity(256 + response.body.count)
+        head.append(contentsOf: "Status: ".utf8)
+        appendDecimal(response.status, to: &head)
+        head.append(UInt8(ascii: " "))
+        head.append(contentsOf: HTTPStatus.reason(response.status).utf8)
+        head.append(contentsOf: "\r\n".utf8)
         var hasLength = false
         for header in response.headers {
             head.append(contentsOf: header.name.utf8)
             head.append(contentsOf: ": ".utf8)
             head.append(contentsOf: header.value.utf8)
             head.append(contentsOf: "\r\n".utf8)
-            hasLength = hasLength || header.name.lowercased() == "content-length"
+            hasLength = hasLength || isContentLength(header.name)
         }
         if !hasLength {
-            head.append(contentsOf: "Content-Length: \(response.body.count)\r\n".utf8)
+            head.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(response.body.count, to: &head)
+            head.append(contentsOf: "\r\n".utf8)
         }
         head.append(contentsOf: "\r\n".utf8)
         return head
+    }
+
+    /// Case-insensitive `Content-Length`, without allocating a lowercased copy per header.
+    private static func isContentLength(_ name: String) -> Bool {
+        let expected = "content-length".utf8
+        return name.utf8.count == expected.count
+            && zip(name.utf8, expected).allSatisfy { $0 | 0x20 == $1 || ($0 == $1) }
+    }
+
+    private static func appendDecimal(_ value: Int, to bytes: inout [UInt8]) {
+        if value >= 10 { appendDecimal(value / 10, to: &bytes) }
+        bytes.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }

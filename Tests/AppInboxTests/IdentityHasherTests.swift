@@ -84,3 +84,21 @@ struct IdentityHasherTests {
         #expect(hasher.key(for: ContactIdentity(email: "пошта@приклад.укр")) != hasher.key(for: ContactIdentity(email: "пошта@приклад.ук")))
     }
 }
+
+@Suite("IdentityKeyer")
+struct IdentityKeyerTests {
+    @Test func aWorkersKeyerGivesTheHashersKeysForEveryIdentity() throws {
+        let hasher = try IdentityHasher()
+        let keyer = try hasher.makeKeyer()
+        let identities = [
+            ContactIdentity(email: "alice@example.com"), ContactIdentity(phone: "+380501234567"),
+            ContactIdentity(email: "a@b.c", phone: "123", externalCustomerId: "x"),
+            ContactIdentity(externalCustomerId: String(repeating: "é", count: 128)),
+        ]
+        for identity in identities {
+            #expect(keyer.key(for: identity) == hasher.key(for: identity))
+            #expect(keyer.key(for: identity) == keyer.key(for: identity))  // the context resets per call
+        }
+        #expect(keyer.key(for: identities[0]) != keyer.key(for: identities[1]))
+    }
+}

@@ -5,16 +5,26 @@
 public struct Request {
     /// Returns the raw bytes of a param, or nil when the web server did not set it.
     public let param: (String) -> [UInt8]?
+    /// Returns a param as text (invalid UTF-8 repaired), or nil; the transport may supply a
+    /// faster lookup than decoding `param`'s bytes.
+    private let text: (String) -> String?
     /// The request body, read to its end by the transport and capped at `Request.maxBodyBytes`.
     public let body: [UInt8]
+    /// The HTTP method, as the web server sent it (`GET` when it sent none).
+    public let method: String
 
     /// The largest body kept; the rest is read and discarded so that keep-conn stays in step.
     public static let maxBodyBytes = 64 * 1024
 
-    /// Creates a request from a param lookup and a body.
-    public init(param: @escaping (String) -> [UInt8]?, body: [UInt8] = []) {
+    /// Creates a request from a param lookup and a body; `text` looks params up as strings
+    /// (by default, by decoding `param`'s bytes).
+    public init(
+        param: @escaping (String) -> [UInt8]?, text: ((String) -> String?)? = nil, body: [UInt8] = []
+    ) {
         self.param = param
+        self.text = text ?? { name in param(name).map { String(decoding: $0, as: UTF8.self) } }
         self.body = body
+        method = self.text("REQUEST_METHOD") ?? "GET"
     }
 
     /// Creates a request from a fixed set of params (tests, tools).
@@ -24,11 +34,8 @@ public struct Request {
 
     /// A param as text, with invalid UTF-8 repaired; nil when absent.
     public func string(_ name: String) -> String? {
-        param(name).map { String(decoding: $0, as: UTF8.self) }
+        text(name)
     }
-
-    /// The HTTP method, upper-cased as the web server sent it.
-    public var method: String { string("REQUEST_METHOD") ?? "GET" }
 
     /// A request header as the web server passed it (`User-Agent` → `HTTP_USER_AGENT`).
     public func header(_ name: String) -> String? {

@@ -48,7 +48,9 @@ public final class AppInboxService: Sendable {
     /// A worker with its own curl handle; call on the worker's own thread.
     public func makeWorker() throws(UpstreamSetupError) -> AppInboxWorker {
         let current = upstream.withLock { $0 }
-        return AppInboxWorker(service: self, exchange: try makeExchange(current), generation: current.number)
+        return AppInboxWorker(
+            service: self, exchange: try makeExchange(current), generation: current.number,
+            keyer: try hasher.makeKeyer())
     }
 
     func makeExchange(_ generation: UpstreamGeneration) throws(UpstreamSetupError) -> TokenExchange<CurlUpstream> {

@@ -15,7 +15,7 @@ extension AppInboxWorker {
         trace.identity = identity.masked
 
         let now = MonotonicClock.nowMs()
-        let key = service.cache != nil || service.limiter != nil ? service.hasher.key(for: identity) : nil
+        let key = service.cache != nil || service.limiter != nil ? keyer.key(for: identity) : nil
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
             service.metrics.count(\.rateLimited)
             return APIError.rateLimited(retryAfter: retryAfter).response

@@ -5,10 +5,14 @@ public final class AppInboxWorker {
     private(set) var tokenExchange: TokenExchange<CurlUpstream>
     private var generation: Int
 
-    init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>, generation: Int) {
+    /// This worker's HMAC context for cache and rate-limit keys.
+    let keyer: IdentityKeyer
+
+    init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>, generation: Int, keyer: IdentityKeyer) {
         self.service = service
         self.tokenExchange = exchange
         self.generation = generation
+        self.keyer = keyer
     }
 
     /// One exchange with eSputnik, outside any route (the `token` subcommand).

@@ -22,17 +22,27 @@ extension ContactIdentity {
     }
 
     /// One field: nil when absent or empty after trimming, else a validated string.
+    ///
+    /// Works on the raw bytes (this runs on every token request): trimming and the control
+    /// character scan need no decoding, and one validating conversion makes the string.
     static func field(_ raw: [UInt8]?, name: String, limit: Int, check: (String) -> Bool) throws(APIError) -> String? {
         guard let raw else { return nil }
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        var start = raw.startIndex
+        var end = raw.endIndex
+        while start < end, isTrimmed(raw[start]) { start += 1 }
+        while end > start, isTrimmed(raw[end - 1]) { end -= 1 }
+        guard let value = String(validating: raw[start..<end], as: UTF8.self) else {
             throw .invalidIdentity("The \(name) is not valid UTF-8.")
         }
-        let value = Config.trimmed(text)
         if value.isEmpty { return nil }
-        if value.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
-            throw .invalidIdentity("The \(name) contains control characters.")
+        for index in start..<end {
+            let byte = raw[index]
+            // C0 controls and DEL; C1 controls (U+0080–U+009F) are C2 80–C2 9F in UTF-8.
+            if byte < 0x20 || byte == 0x7F || (byte == 0xC2 && index + 1 < end && (0x80...0x9F).contains(raw[index + 1])) {
+                throw .invalidIdentity("The \(name) contains control characters.")
+            }
         }
-        if value.utf8.count > limit {
+        if end - start > limit {
             throw .invalidIdentity("The \(name) is longer than \(limit) bytes.")
         }
         guard check(value) else {
@@ -41,12 +51,29 @@ extension ContactIdentity {
         return value
     }
 
+    /// Space, tab, CR and LF around a value are dropped, as a web server's variable may carry them.
+    private static func isTrimmed(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
+    }
+
     /// One `@` with text on both sides and no whitespace: enough to catch a wrong param mapping
     /// without second-guessing the address rules of the site's own login.
     static func isEmail(_ value: String) -> Bool {
-        let parts = value.split(separator: "@", omittingEmptySubsequences: false)
-        return parts.count == 2 && !parts[0].isEmpty && !parts[1].isEmpty
-            && !value.unicodeScalars.contains { $0.properties.isWhitespace }
+        let utf8 = value.utf8
+        var ats = 0
+        var first = -1
+        var asciiOnly = true
+        for (offset, byte) in utf8.enumerated() {
+            if byte == UInt8(ascii: "@") {
+                ats += 1
+                first = offset
+            }
+            if byte == 0x20 { return false }
+            asciiOnly = asciiOnly && byte < 0x80
+        }
+        guard ats == 1, first > 0, first < utf8.count - 1 else { return false }
+        // Non-ASCII addresses are rare; only they need the Unicode whitespace table.
+        return asciiOnly || !value.unicodeScalars.contains { $0.properties.isWhitespace }
     }
 
     /// Digits with the usual punctuation of written phone numbers, and at least three digits.

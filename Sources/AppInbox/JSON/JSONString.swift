@@ -7,20 +7,48 @@ public enum JSONString {
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Appends `"text"`, escaped, to `output`.
+    ///
+    /// Works on UTF-8 bytes: runs of bytes that need no escape are copied whole, which keeps a
+    /// token answer to one pass over the token and no allocation beyond `output`'s growth.
     public static func append(_ text: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: output.append(contentsOf: [0x5C, 0x22])  // \"
-            case 0x5C: output.append(contentsOf: [0x5C, 0x5C])  // \\
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7F, 0x3C, 0x3E, 0x26, 0x2028, 0x2029:
-                appendUnicodeEscape(UInt16(scalar.value), to: &output)
-            default:
-                output.append(contentsOf: String(scalar).utf8)
+        var text = text
+        text.withUTF8 { bytes in
+            var runStart = 0
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                let escape: UInt8?  // the letter after a backslash, or 0 for a \u escape
+                var width = 1
+                switch byte {
+                case 0x22: escape = UInt8(ascii: "\"")
+                case 0x5C: escape = UInt8(ascii: "\\")
+                case 0x0A: escape = UInt8(ascii: "n")
+                case 0x0D: escape = UInt8(ascii: "r")
+                case 0x09: escape = UInt8(ascii: "t")
+                case 0x00..<0x20, 0x7F, 0x3C, 0x3E, 0x26: escape = 0
+                case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80
+                    && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
+                    escape = 0  // U+2028, U+2029: line terminators in JavaScript strings
+                    width = 3
+                default: escape = nil
+                }
+                guard let escape else {
+                    index += 1
+                    continue
+                }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                if escape == 0 {
+                    let value: UInt16 = width == 3 ? (bytes[index + 2] == 0xA8 ? 0x2028 : 0x2029) : UInt16(byte)
+                    appendUnicodeEscape(value, to: &output)
+                } else {
+                    output.append(0x5C)
+                    output.append(escape)
+                }
+                index += width
+                runStart = index
             }
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<bytes.count]))
         }
         output.append(UInt8(ascii: "\""))
     }

@@ -53,15 +53,20 @@ public struct Log: Sendable {
         line.reserveCapacity(160)
         switch format {
         case .text:
-            line.append(contentsOf: Self.timestamp().utf8)
-            line.append(contentsOf: " \(level.rawValue) \(event)".utf8)
+            Self.appendTimestamp(to: &line)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: level.rawValue.utf8)
+            line.append(UInt8(ascii: " "))
+            line.append(contentsOf: event.utf8)
             for (name, value) in fields {
-                line.append(contentsOf: " \(name)=".utf8)
+                line.append(UInt8(ascii: " "))
+                line.append(contentsOf: name.utf8)
+                line.append(UInt8(ascii: "="))
                 Self.appendTextValue(value, to: &line)
             }
         case .json:
             line.append(contentsOf: #"{"ts":""#.utf8)
-            line.append(contentsOf: Self.timestamp().utf8)
+            Self.appendTimestamp(to: &line)
             line.append(contentsOf: #"","level":""#.utf8)
             line.append(contentsOf: level.rawValue.utf8)
             line.append(contentsOf: #"","event":"#.utf8)
@@ -105,19 +110,35 @@ public struct Log: Sendable {
         }
     }
 
-    /// UTC time with milliseconds, ISO 8601.
-    static func timestamp() -> String {
+    /// UTC time with milliseconds, ISO 8601, written as digits straight into the line (one per
+    /// request at info level: no intermediate strings).
+    static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        func digits(_ value: Int32, _ width: Int) {
+            var divisor: Int32 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                line.append(UInt8(ascii: "0") + UInt8((value / divisor) % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(now.tv_nsec / 1_000_000), 3))Z"
+        digits(parts.tm_year + 1900, 4)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mon + 1, 2)
+        line.append(UInt8(ascii: "-"))
+        digits(parts.tm_mday, 2)
+        line.append(UInt8(ascii: "T"))
+        digits(parts.tm_hour, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_min, 2)
+        line.append(UInt8(ascii: ":"))
+        digits(parts.tm_sec, 2)
+        line.append(UInt8(ascii: "."))
+        digits(Int32(now.tv_nsec / 1_000_000), 3)
+        line.append(UInt8(ascii: "Z"))
     }
 }

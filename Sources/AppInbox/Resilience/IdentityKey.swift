@@ -29,10 +29,30 @@ public struct IdentityHasher: Sendable {
         secret = bytes
     }
 
-    /// The key of an identity: each present field, labelled, so that an email can never
-    /// collide with an external id of the same text.
+    /// The key of an identity (one-shot HMAC; workers use a `IdentityKeyer` instead).
     public func key(for identity: ContactIdentity) -> IdentityKey {
+        let message = Self.message(for: identity)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        _ = secret.withUnsafeBytes { key in
+            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
+        }
+        return IdentityKey(digest: digest)
+    }
+
+    /// A keyer for one worker thread: same keys as `key(for:)`, without per-call set-up.
+    public func makeKeyer() throws(UpstreamSetupError) -> IdentityKeyer {
+        guard let context = ccrypto_hmac_sha256_new(secret, secret.count) else {
+            throw UpstreamSetupError(function: "EVP_MAC_init", detail: "HMAC-SHA256 is not available")
+        }
+        return IdentityKeyer(context: context)
+    }
+
+    /// Each present field, labelled and length-prefixed, so that an email can never collide with
+    /// an external id of the same text, nor fields shift into one another.
+    static func message(for identity: ContactIdentity) -> [UInt8] {
         var message: [UInt8] = []
+        message.reserveCapacity(64)
         for (label, value) in [("e", identity.email), ("p", identity.phone), ("x", identity.externalCustomerId)] {
             guard let value else { continue }
             message.append(contentsOf: label.utf8)
@@ -40,14 +60,36 @@ public struct IdentityHasher: Sendable {
             message.append(UInt8(ascii: ":"))
             message.append(contentsOf: value.utf8)
         }
+        return message
+    }
+}
+
+/// One worker's keyed HMAC context (OpenSSL's, reused for every request). Not thread-safe.
+public final class IdentityKeyer {
+    private let context: OpaquePointer
+
+    init(context: OpaquePointer) {
+        self.context = context
+    }
+
+    deinit {
+        ccrypto_hmac_free(context)
+    }
+
+    /// The key of an identity; the same as `IdentityHasher.key(for:)` of the hasher it came from.
+    public func key(for identity: ContactIdentity) -> IdentityKey {
+        let message = IdentityHasher.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        _ = secret.withUnsafeBytes { key in
-            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
-        }
+        _ = ccrypto_hmac_sha256(context, message, message.count, &digest)
+        return IdentityKey(digest: digest)
+    }
+}
+
+extension IdentityKey {
+    init(digest: [UInt8]) {
         func word(_ offset: Int) -> UInt64 {
             digest[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) }
         }
-        return IdentityKey(words: (word(0), word(8), word(16), word(24)))
+        words = (word(0), word(8), word(16), word(24))
     }
 }
