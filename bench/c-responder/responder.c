@@ -6,12 +6,18 @@
  *   cc -O2 -pthread -o responder responder.c -lfcgi
  *   responder --listen 127.0.0.1:PORT [--threads N] [--flush]
  *
+ * Built with -DWITH_CURL (and -lcurl), it also calls curl_global_init at startup: the startup
+ * ceiling for a responder that links libcurl, as app-inbox-fcgi does.
+ *
  * --flush calls FCGX_FFlush on the output before FCGX_Finish_r, as app-inbox-fcgi does (to learn
  * whether the web server is still there): the answer then leaves in two writes instead of one.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#ifdef WITH_CURL
+#include <curl/curl.h>
+#endif
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -99,6 +105,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "responder: cannot listen on %s: %s\n", listen_address, strerror(errno));
         return 2;
     }
+#ifdef WITH_CURL
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+#endif
     if (FCGX_Init() != 0) {
         fprintf(stderr, "responder: FCGX_Init failed\n");
         return 1;
