@@ -120,3 +120,26 @@ struct MetricsTests {
         #expect(counters.coalesced == 0)
     }
 }
+
+@Suite("Metrics shards")
+struct MetricsShardTests {
+    @Test func aSnapshotSumsEveryWorkersShard() {
+        let metrics = Metrics()
+        let first = metrics.makeShard()
+        let second = metrics.makeShard()
+        first.recordRequest(route: "token", status: 200, coalesced: true)
+        second.recordRequest(route: "token", status: 200, coalesced: false)
+        second.recordRequest(route: "token", status: 429, coalesced: false)
+        first.recordUpstream(outcome: "token", durationMs: 7)
+        second.recordUpstream(outcome: "token", durationMs: 30)
+        second.count(\.cacheHits)
+        metrics.count(\.cacheHits)
+        let total = metrics.snapshot
+        #expect(total.requests["token"] == [200: 2, 429: 1])
+        #expect(total.coalesced == 1)
+        #expect(total.upstreamCalls == ["token": 2])
+        #expect(total.latencyCount == 2 && total.latencySumMs == 37)
+        #expect(total.latencyBuckets[1] == 1 && total.latencyBuckets[3] == 1)  // ≤10 ms and ≤50 ms
+        #expect(total.cacheHits == 2)
+    }
+}

@@ -2,19 +2,20 @@ extension AppInboxService {
     /// One upstream call as a single-flight leader makes it: through the concurrency cap and the
     /// circuit breaker, timed and counted, its token cached when the cache is on.
     func guardedExchange(
-        _ identity: ContactIdentity, key: IdentityKey?, with exchange: TokenExchange<CurlUpstream>
+        _ identity: ContactIdentity, key: IdentityKey?, with exchange: TokenExchange<CurlUpstream>,
+        counters: Metrics.Shard
     ) -> ExchangeOutcome {
         // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
         guard metrics.upstreamInFlight.add(1, ordering: .relaxed).newValue <= upstreamCapacity else {
             metrics.upstreamInFlight.subtract(1, ordering: .relaxed)
-            metrics.count(\.upstreamCapRejected)
+            counters.count(\.upstreamCapRejected)
             return ExchangeOutcome(result: .failure(.upstreamUnavailable(retryAfter: 1)), upstreamStatus: nil, attempts: 0)
         }
         defer { metrics.upstreamInFlight.subtract(1, ordering: .relaxed) }
 
         let started = MonotonicClock.nowMs()
         if case .reject(let retryAfter) = breaker.withLock({ $0.decide(nowMs: started) }) {
-            metrics.count(\.breakerRejected)
+            counters.count(\.breakerRejected)
             return ExchangeOutcome(
                 result: .failure(.upstreamUnavailable(retryAfter: retryAfter)), upstreamStatus: nil, attempts: 0)
         }
@@ -30,7 +31,7 @@ extension AppInboxService {
                 "breaker_opened",
                 ["cooldown_s": String(config.resilience.breakerCooldownSeconds), "reason": outcome.metricLabel])
         }
-        metrics.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
+        counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
         if case .failure(let error) = outcome.result, error.code == "upstream_auth_failed" {
             reportAuthFailure(status: outcome.upstreamStatus, nowMs: finished)
         }

@@ -17,22 +17,22 @@ extension AppInboxWorker {
         let now = MonotonicClock.nowMs()
         let key = service.cache != nil || service.limiter != nil ? keyer.key(for: identity) : nil
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
-            service.metrics.count(\.rateLimited)
+            counters.count(\.rateLimited)
             return APIError.rateLimited(retryAfter: retryAfter).response
         }
         if let cache = service.cache, let key {
             // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
             if RequestTarget.query(of: request)["fresh"] != "1", let token = cache.lookup(key, nowMs: now) {
-                service.metrics.count(\.cacheHits)
+                counters.count(\.cacheHits)
                 return .json(TokenAnswer.body(token))
             }
-            service.metrics.count(\.cacheMisses)
+            counters.count(\.cacheMisses)
         }
 
         refreshExchange()
         let exchange = tokenExchange
         let (outcome, shared) = service.flights.run(identity) {
-            service.guardedExchange(identity, key: key, with: exchange)
+            service.guardedExchange(identity, key: key, with: exchange, counters: counters)
         }
         trace.upstreamStatus = outcome.upstreamStatus
         trace.coalesced = shared

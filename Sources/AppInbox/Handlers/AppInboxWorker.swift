@@ -7,12 +7,15 @@ public final class AppInboxWorker {
 
     /// This worker's HMAC context for cache and rate-limit keys.
     let keyer: IdentityKeyer
+    /// This worker's share of the status counters.
+    let counters: Metrics.Shard
 
     init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>, generation: Int, keyer: IdentityKeyer) {
         self.service = service
         self.tokenExchange = exchange
         self.generation = generation
         self.keyer = keyer
+        counters = service.metrics.makeShard()
     }
 
     /// One exchange with eSputnik, outside any route (the `token` subcommand).
@@ -28,7 +31,7 @@ public final class AppInboxWorker {
         let started = MonotonicClock.nowMs()
         var trace = RequestTrace()
         let response = route(request, &trace)
-        metrics.recordRequest(route: trace.route, status: response.status, coalesced: trace.coalesced)
+        counters.recordRequest(route: trace.route, status: response.status, coalesced: trace.coalesced)
         let log = service.log
         if log.enabled(.info) {
             // Tenths of a millisecond by integer arithmetic: formatting a Double costs more.

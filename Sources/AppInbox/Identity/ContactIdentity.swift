@@ -42,8 +42,10 @@ public struct ContactIdentity: Sendable, Hashable {
 public enum IdentityMask {
     /// `alice@example.com` → `a***@example.com`.
     public static func email(_ email: String) -> String {
-        guard let at = email.lastIndex(of: "@") else { return opaque(email) }
-        return String(email.prefix(1)) + "***" + email[at...]
+        // By UTF-8 offsets: this runs for every logged request, and Character-wise slicing
+        // (grapheme breaking) cost more than the rest of the log line.
+        guard let at = email.utf8.lastIndex(of: UInt8(ascii: "@")) else { return opaque(email) }
+        return opaque(email) + String(email[at...])
     }
 
     /// `+380501234567` → `+38***67`.
@@ -54,6 +56,7 @@ public enum IdentityMask {
 
     /// `customer-42` → `c***`.
     public static func opaque(_ value: String) -> String {
-        String(value.prefix(1)) + "***"
+        guard let first = value.unicodeScalars.first else { return "***" }
+        return String(first) + "***"
     }
 }

@@ -7,18 +7,27 @@ public final class RateLimiter: Sendable {
     private let intervalMs: Double
     private let burstMs: Double
     private let maxEntries: Int
-    private let table = Mutex([IdentityKey: Double]())
+    /// Every request writes its identity's entry, so one lock would serialise all workers; an
+    /// identity always lands in the same shard, so sharding changes nothing else.
+    private let shards: [Shard]
+
+    private final class Shard: Sendable {
+        let table = Mutex([IdentityKey: Double]())
+    }
 
     /// Allows `perMinute` requests per identity in any minute; remembers at most `maxEntries`.
     public init(perMinute: Int, maxEntries: Int = 100_000) {
         intervalMs = 60_000 / Double(max(perMinute, 1))
         burstMs = 60_000 - intervalMs
-        self.maxEntries = maxEntries
+        let shardCount = maxEntries >= 1024 ? 16 : 1
+        self.maxEntries = maxEntries / shardCount
+        shards = (0..<shardCount).map { _ in Shard() }
     }
 
     /// nil when the request may go ahead; otherwise the seconds until it would.
     public func admit(_ key: IdentityKey, nowMs: Double) -> Int? {
-        table.withLock { table in
+        let maxEntries = maxEntries
+        return shards[Int(key.words.1 % UInt64(shards.count))].table.withLock { table in
             let theoretical = max(table[key] ?? nowMs, nowMs)
             let wait = theoretical - nowMs - burstMs
             // A microsecond of slack: N additions of 60000/N need not land exactly on the burst.
@@ -35,5 +44,5 @@ public final class RateLimiter: Sendable {
     }
 
     /// Identities currently remembered.
-    public var size: Int { table.withLock { $0.count } }
+    public var size: Int { shards.reduce(0) { $0 + $1.table.withLock { $0.count } } }
 }

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Opt-in cache of tokens by identity key, bounded in size, oldest entry evicted first.
 public final class TokenCache: Sendable {
     struct Entry {
@@ -17,7 +15,7 @@ public final class TokenCache: Sendable {
         var evictions = 0
     }
 
-    private let table = Mutex(Table())
+    private let table = ReadWriteLock(Table())
     private let capacity: Int
 
     /// Creates a cache holding at most `capacity` identities.
@@ -25,26 +23,26 @@ public final class TokenCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The cached token, if one is there and not expired.
+    /// The cached token, if one is there and not expired. Hits take only the shared lock; an
+    /// expired entry is dropped under the exclusive one (rare: once per entry).
     public func lookup(_ key: IdentityKey, nowMs: Double) -> String? {
-        table.withLock { table in
-            guard let entry = table.entries[key] else { return nil }
-            guard entry.expiresMs > nowMs else {
-                table.entries[key] = nil
-                return nil
-            }
-            return entry.token
+        let found = table.read { $0.entries[key] }
+        guard let found else { return nil }
+        if found.expiresMs > nowMs { return found.token }
+        table.write { table in
+            if table.entries[key]?.order == found.order { table.entries[key] = nil }
         }
+        return nil
     }
 
     /// Stores (or replaces) a token for `ttlSeconds`; evicts the oldest entry when full. A TTL of
     /// 0 removes the entry instead, so a `fresh=1` answer never leaves an invalidated token behind.
     public func store(_ key: IdentityKey, token: String, ttlSeconds: Int, nowMs: Double) {
         guard ttlSeconds > 0 else {
-            _ = table.withLock { $0.entries.removeValue(forKey: key) }
+            _ = table.write { $0.entries.removeValue(forKey: key) }
             return
         }
-        table.withLock { table in
+        table.write { table in
             table.nextOrder += 1
             let order = table.nextOrder
             table.entries[key] = Entry(token: token, expiresMs: nowMs + Double(ttlSeconds) * 1000, order: order)
@@ -68,6 +66,6 @@ public final class TokenCache: Sendable {
 
     /// Entries held and evictions so far (for `status`).
     public var stats: (size: Int, evictions: Int) {
-        table.withLock { ($0.entries.count, $0.evictions) }
+        table.read { ($0.entries.count, $0.evictions) }
     }
 }

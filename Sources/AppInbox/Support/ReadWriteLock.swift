@@ -1,0 +1,33 @@
+import Glibc
+
+/// A pthread reader-writer lock guarding a value: many workers may read at once. Used where
+/// nearly every access is a read (cache lookups), so that readers never queue behind each other
+/// in the kernel as they would on a mutex under load.
+final class ReadWriteLock<Value>: @unchecked Sendable {
+    private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
+    private var value: Value  // guarded by lock
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_rwlock_init(lock, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(lock)
+        lock.deallocate()
+    }
+
+    /// Runs `body` with shared access.
+    func read<T>(_ body: (Value) -> T) -> T {
+        pthread_rwlock_rdlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return body(value)
+    }
+
+    /// Runs `body` with exclusive access.
+    func write<T>(_ body: (inout Value) -> T) -> T {
+        pthread_rwlock_wrlock(lock)
+        defer { pthread_rwlock_unlock(lock) }
+        return body(&value)
+    }
+}
