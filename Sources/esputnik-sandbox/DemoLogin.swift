@@ -30,11 +30,11 @@ struct DemoLogin: Sendable {
 
     /// Answers `/_demo/…` paths.
     func respond(to request: Request, path: Substring) -> Response {
+        let form =
+            request.method == "POST"
+            ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
         switch path {
         case "/_demo/login":
-            let form =
-                request.method == "POST"
-                ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
             guard let email = form["email"], Self.users.contains(email) else {
                 return plain(400, "unknown demo user; use one of \(Self.users.sorted().joined(separator: ", "))")
             }
@@ -42,9 +42,6 @@ struct DemoLogin: Sendable {
                 "\(Self.cookieName)=\(email):\(signature(email)); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"
             return redirect(lang: form["lang"], cookie: cookie)
         case "/_demo/logout":
-            let form =
-                request.method == "POST"
-                ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
             return redirect(
                 lang: form["lang"], cookie: "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
         case "/_demo/session":
@@ -72,13 +69,10 @@ struct DemoLogin: Sendable {
                 }
             }
         }
-        if let header = request.string("HTTP_AUTHORIZATION"), header.hasPrefix("Basic "),
-            let decoded = Base64.decode(String(header.dropFirst("Basic ".count))),
-            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
+        if let credentials = BasicCredentials(request), Self.users.contains(credentials.user),
+            credentials.password == Self.password
         {
-            let user = String(decoding: decoded[..<colon], as: UTF8.self)
-            let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
-            if Self.users.contains(user), password == Self.password { return user }
+            return credentials.user
         }
         return nil
     }
@@ -91,8 +85,7 @@ struct DemoLogin: Sendable {
         _ = secret.withUnsafeBytes { key in
             HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
         }
-        let hex = Array("0123456789abcdef".utf8)
-        return String(decoding: digest.flatMap { [hex[Int($0 >> 4)], hex[Int($0 & 0xF)]] }, as: UTF8.self)
+        return Hex.encode(digest)
     }
 
     private func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {

@@ -50,11 +50,8 @@ extension Sandbox {
 
     /// Basic auth with any user name and the sandbox's key as the password, as eSputnik checks it.
     private func authorized(_ request: Request) -> Bool {
-        guard let header = request.string("HTTP_AUTHORIZATION"), header.hasPrefix("Basic "),
-            let decoded = Base64.decode(String(header.dropFirst("Basic ".count))),
-            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
-        else { return false }
-        return apiKeys.contains(String(decoding: decoded[(colon + 1)...], as: UTF8.self))
+        guard let credentials = BasicCredentials(request) else { return false }
+        return apiKeys.contains(credentials.password)
     }
 
     /// The request as tests read it back from `/_sandbox/requests`.

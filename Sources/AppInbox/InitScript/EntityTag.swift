@@ -2,8 +2,6 @@ import CCrypto
 
 /// Strong entity tags for the init script and the `If-None-Match` check (RFC 9110 §8.8.3, §13.1.2).
 public enum EntityTag {
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
     /// `"<hex SHA-256 of body>"`: the same bytes always give the same tag, in every process, so
     /// the tag survives restarts and is the same behind a load balancer.
     public static func strong(for body: [UInt8]) -> String {
@@ -12,10 +10,7 @@ public enum EntityTag {
             _ = SHA256(bytes.baseAddress, bytes.count, &digest)
         }
         var text: [UInt8] = [UInt8(ascii: "\"")]
-        for byte in digest {
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0xF)])
-        }
+        Hex.append(digest, to: &text)
         text.append(UInt8(ascii: "\""))
         return String(decoding: text, as: UTF8.self)
     }
