@@ -8,7 +8,7 @@ public enum CGIRequest {
     public static func serve(with responder: (Request) -> Response) -> Int32 {
         let request = Request(param: { name in getenv(name).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } }, body: readBody())
         let response = responder(request)
-        return write(ResponseEncoding.head(of: response) + (request.method == "HEAD" ? [] : response.body)) ? 0 : 1
+        return FileBytes.writeAll(ResponseEncoding.head(of: response) + (request.method == "HEAD" ? [] : response.body), to: 1) ? 0 : 1
     }
 
     private static func readBody() -> [UInt8] {
@@ -27,18 +27,5 @@ public enum CGIRequest {
             }
         }
         return body
-    }
-
-    private static func write(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0, errno == EINTR { continue }
-                if written <= 0 { return false }
-                offset += written
-            }
-            return true
-        }
     }
 }

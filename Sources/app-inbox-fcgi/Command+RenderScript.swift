@@ -1,5 +1,4 @@
 import AppInbox
-import Glibc
 
 extension Command {
     /// `render-script [--lang xx]`: writes the init script exactly as `init.js` serves it, e.g. to
@@ -18,12 +17,6 @@ extension Command {
             return 2
         }
         let script = InitScript(settings: settings, basePath: config.basePath, language: language)
-        var written = 0
-        while written < script.body.count {
-            let count = script.body[written...].withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-            guard count > 0 else { return 1 }
-            written += count
-        }
-        return 0
+        return FileBytes.writeAll(script.body, to: 1) ? 0 : 1
     }
 }

@@ -97,17 +97,7 @@ public struct Log: Sendable {
     /// One `write(2)` per line: lines from concurrent workers never interleave, and the global
     /// `stderr` stream (not concurrency-safe in Swift 6) is never touched.
     public static func writeStderr(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(2, buffer.baseAddress! + offset, buffer.count - offset)
-                if written <= 0 {
-                    if written < 0, errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
+        FileBytes.writeAll(bytes, to: 2)
     }
 
     /// UTC time with milliseconds, ISO 8601, written as digits straight into the line (one per

@@ -31,4 +31,20 @@ public enum FileBytes {
             if bytes.count > limit { throw ReadError(description: "larger than \(limit) bytes") }
         }
     }
+
+    /// Writes all of `bytes` to `fd`, resuming after partial writes and signals; false when the
+    /// descriptor refuses (e.g. the reader went away).
+    @discardableResult
+    public static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0, errno == EINTR { continue }
+                if written <= 0 { return false }
+                offset += written
+            }
+            return true
+        }
+    }
 }
