@@ -12,7 +12,8 @@ extension AppInboxWorker {
         } catch {
             return error.response
         }
-        trace.identity = identity.masked
+        // Masking costs a few allocations; only the info-level request line uses it.
+        if service.log.enabled(.info) { trace.identity = identity.masked }
 
         let now = MonotonicClock.nowMs()
         let key = service.cache != nil || service.limiter != nil ? keyer.key(for: identity) : nil
