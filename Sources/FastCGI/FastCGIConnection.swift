@@ -35,12 +35,25 @@ enum FastCGIConnection {
             return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
         }
         let text: (String) -> String? = { name in FCGX_GetParam(name, envp).map { String(cString: $0) } }
-        let plain = Request(param: lookup, text: text, body: body)
+        let plain = Request(param: lookup, text: text, occurrences: { count(of: $0, in: envp) }, body: body)
         let response = responder(plain)
         // One write: the head and body go out in as few FastCGI records as the buffer allows.
         var answer = ResponseEncoding.head(of: response)
         if plain.method != "HEAD" { answer.append(contentsOf: response.body) }
         return write(answer, to: request.out) && FCGX_FFlush(request.out) == 0
+    }
+
+    /// How many `name=value` entries of libfcgi's param array carry `name` (`FCGX_GetParam`
+    /// stops at the first).
+    static func count(of name: String, in envp: FCGX_ParamArray?) -> Int {
+        guard var entry = envp else { return 0 }
+        let length = name.utf8.count
+        var found = 0
+        while let pair = entry.pointee {
+            if strncmp(pair, name, length) == 0, pair[length] == CChar(UInt8(ascii: "=")) { found += 1 }
+            entry += 1
+        }
+        return found
     }
 
     private static func write(_ bytes: [UInt8], to stream: UnsafeMutablePointer<FCGX_Stream>?) -> Bool {

@@ -35,11 +35,11 @@ struct DemoLogin: Sendable {
             ? Query(String(decoding: request.body, as: UTF8.self)) : RequestTarget.query(of: request)
         switch path {
         case "/_demo/login":
-            guard let email = form["email"], Self.users.contains(email) else {
+            guard let email = form["email"], Self.isUser(email) else {
                 return plain(400, "unknown demo user; use one of \(Self.users.sorted().joined(separator: ", "))")
             }
-            let cookie =
-                "\(Self.cookieName)=\(email):\(signature(email)); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"
+            guard let signed = signature(email) else { return plain(500, "cannot sign the session cookie") }
+            let cookie = "\(Self.cookieName)=\(email):\(signed); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"
             return redirect(lang: form["lang"], cookie: cookie)
         case "/_demo/logout":
             return redirect(
@@ -62,14 +62,14 @@ struct DemoLogin: Sendable {
                 let value = trimmed.dropFirst(Self.cookieName.count + 1)
                 guard let colon = value.lastIndex(of: ":") else { continue }
                 let email = String(value[..<colon])
-                if Self.users.contains(email),
-                    constantTimeEqual(String(value[value.index(after: colon)...]), signature(email))
+                if Self.isUser(email), let expected = signature(email),
+                    constantTimeEqual(String(value[value.index(after: colon)...]), expected)
                 {
                     return email
                 }
             }
         }
-        if let credentials = BasicCredentials(request), Self.users.contains(credentials.user),
+        if let credentials = BasicCredentials(request), Self.isUser(credentials.user),
             credentials.password == Self.password
         {
             return credentials.user
@@ -77,14 +77,21 @@ struct DemoLogin: Sendable {
         return nil
     }
 
-    /// Hex HMAC-SHA256 of the email under this process's key.
-    func signature(_ email: String) -> String {
+    /// Whether `name` is a demo user, byte for byte (`String` equality is canonical equivalence).
+    static func isUser(_ name: String) -> Bool {
+        users.contains { $0.utf8.elementsEqual(name.utf8) }
+    }
+
+    /// Hex HMAC-SHA256 of the email under this process's key; nil when OpenSSL fails, so that a
+    /// failure can never produce a digest (of zeros) that every cookie would match.
+    func signature(_ email: String) -> String? {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let message = Array(email.utf8)
-        _ = secret.withUnsafeBytes { key in
+        let result = secret.withUnsafeBytes { key in
             HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
         }
+        guard result != nil, length == 32 else { return nil }
         return Hex.encode(digest)
     }
 

@@ -44,7 +44,7 @@ extension Sandbox {
             return json(400, #"{"error":"Bad Request","message":"email, phone or externalCustomerId is required"}"#)
         }
         if fault.kind == .token { return json(200, String(decoding: TokenAnswer.body(fault.token), as: UTF8.self)) }
-        let token = present.contains(where: contacts.contains) ? "sbx-\(key)-\(sequence)" : ""
+        let token = present.contains { contacts.contains(Array($0.utf8)) } ? "sbx-\(key)-\(sequence)" : ""
         return json(200, String(decoding: TokenAnswer.body(token), as: UTF8.self))
     }
 

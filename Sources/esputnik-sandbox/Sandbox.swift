@@ -13,12 +13,14 @@ final class Sandbox: Sendable {
     }
 
     let apiKeys: Set<String>
-    let contacts: Set<String>
+    /// Known contacts by their UTF-8 bytes: eSputnik tells `josé` (NFC) from `jose\u{301}` (NFD),
+    /// which Swift's `String` equality would merge.
+    let contacts: Set<[UInt8]>
     let state = Mutex(State())
     /// The `make run` demo site's sign-in (`/_demo/…`).
     let demoLogin = DemoLogin()
 
-    init(apiKeys: Set<String>, contacts: Set<String>) {
+    init(apiKeys: Set<String>, contacts: Set<[UInt8]>) {
         self.apiKeys = apiKeys
         self.contacts = contacts
     }

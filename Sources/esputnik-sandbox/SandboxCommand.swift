@@ -38,13 +38,13 @@ enum SandboxCommand {
             }
         }
         guard !apiKeys.isEmpty, !apiKeys.contains("") else { return fail("an API key is required (--api-key or SANDBOX_API_KEY)") }
-        var contacts: Set<String> = []
+        var contacts: Set<[UInt8]> = []
         if let contactsPath {
             do {
                 let text = String(decoding: try FileBytes.read(contactsPath), as: UTF8.self)
                 for line in text.unicodeScalars.split(separator: "\n") {
                     let contact = String(String(String.UnicodeScalarView(line)).drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-                    if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(contact) }
+                    if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(Array(contact.utf8)) }
                 }
             } catch {
                 return fail("--contacts: cannot read \(contactsPath): \(error)")

@@ -221,3 +221,30 @@ struct ContactIdentityOutputTests {
         #expect(ContactIdentity(email: "bob@example.org").masked == "email=b***@example.org")
     }
 }
+
+@Suite("ContactIdentity equality")
+struct ContactIdentityEqualityTests {
+    /// Swift's `String` equality is canonical equivalence; identities must compare by bytes.
+    @Test func comparesAndHashesByBytes() {
+        let nfc = ContactIdentity(email: "jos\u{E9}@example.com")
+        let nfd = ContactIdentity(email: "jose\u{301}@example.com")
+        #expect(nfc.email == nfd.email)
+        #expect(nfc != nfd)
+        #expect(Set([nfc, nfd]).count == 2)
+        #expect(ContactIdentity(externalCustomerId: "K-1") != ContactIdentity(externalCustomerId: "\u{212A}-1"))
+        #expect(nfc == ContactIdentity(email: "jos\u{E9}@example.com"))
+        #expect(Set([nfc, ContactIdentity(email: "jos\u{E9}@example.com")]).count == 1)
+    }
+
+    @Test func fieldsDoNotStandInForEachOther() {
+        #expect(ContactIdentity(email: "a@b.c") != ContactIdentity(externalCustomerId: "a@b.c"))
+        #expect(ContactIdentity(phone: "123") != ContactIdentity(phone: "123", externalCustomerId: "123"))
+    }
+
+    /// What eSputnik receives is the exact bytes the web server passed: never normalised.
+    @Test func upstreamBodyKeepsTheBytes() throws {
+        let identity = try ContactIdentity.read(
+            from: Request(params: ["INBOX_EMAIL": "jose\u{301}@example.com"]), params: IdentityParams())
+        #expect(identity.upstreamBody == Array(#"{"email":"jose\#u{301}@example.com"}"#.utf8))
+    }
+}

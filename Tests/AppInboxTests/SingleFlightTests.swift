@@ -99,6 +99,40 @@ struct SingleFlightTests {
         #expect(all["bob"]?.shared == false)
     }
 
+    /// Canonically equivalent but byte-different identities are different eSputnik contacts: each
+    /// must lead its own flight, or one user receives the token minted for the other.
+    @Test(arguments: [
+        ("jos\u{E9}@example.com", "jose\u{301}@example.com"),  // NFC vs NFD
+        ("K-1001", "\u{212A}-1001"),  // KELVIN SIGN decomposes to K
+        ("a;b", "a\u{37E}b"),  // GREEK QUESTION MARK decomposes to ;
+        ("a`b", "a\u{1FEF}b"),  // GREEK VARIA decomposes to a backtick
+    ])
+    func canonicallyEquivalentIdentitiesFlyApart(victim: String, attacker: String) {
+        #expect(victim == attacker, "the pair must be String-equal for this test to mean anything")
+        let flights = SingleFlight<ContactIdentity, [UInt8]>()
+        let leaderInside = Shared(false)
+        let followerDone = Shared(false)
+        let results = Shared<[Int: (value: [UInt8], shared: Bool)]>([:])
+        onThreads(2) { index in
+            let identity = ContactIdentity(externalCustomerId: index == 0 ? victim : attacker)
+            if index == 1 { _ = waitUntil(ms: 2000) { leaderInside.value } }
+            let result = flights.run(identity) {
+                if index == 0 {
+                    leaderInside.update { $0 = true }
+                    // Stay in flight until the other caller has finished (or clearly joined us).
+                    _ = waitUntil(ms: 500) { followerDone.value }
+                }
+                return identity.upstreamBody
+            }
+            if index == 1 { followerDone.update { $0 = true } }
+            results.update { $0[index] = result }
+        }
+        let all = results.value
+        #expect(all[0]?.value == ContactIdentity(externalCustomerId: victim).upstreamBody)
+        #expect(all[1]?.value == ContactIdentity(externalCustomerId: attacker).upstreamBody)
+        #expect(all[1]?.shared == false)
+    }
+
     @Test func aCallAfterCompletionRunsTheWorkAgain() {
         let flights = SingleFlight<String, Int>()
         var runs = 0

@@ -40,6 +40,18 @@ extension APIError {
         APIError(status: 400, code: "invalid_identity", message: message)
     }
 
+    /// The code of `repeatedIdentityParam`, for the handler that logs it.
+    public static let repeatedIdentityParamCode = "identity_param_repeated"
+
+    /// A configured identity param arrived more than once: the web server's configuration lets
+    /// two values compete (under nginx, often a client's Basic-auth name in `REMOTE_USER`), so no
+    /// identity is trusted and nothing goes upstream.
+    public static func repeatedIdentityParam(_ name: String) -> APIError {
+        APIError(
+            status: 500, code: repeatedIdentityParamCode,
+            message: "The web server sent the identity param \(name) more than once; fix its configuration.")
+    }
+
     public static let unauthenticated = APIError(
         status: 401, code: "unauthenticated", message: "No signed-in user: the web server passed no identity.")
 

@@ -8,6 +8,9 @@ public struct Request {
     /// Returns a param as text (invalid UTF-8 repaired), or nil; the transport may supply a
     /// faster lookup than decoding `param`'s bytes.
     private let text: (String) -> String?
+    /// How many times the web server sent a param; libfcgi keeps every occurrence, and `param`
+    /// returns the first (PHP-FPM returns the last), so a repeated identity param is ambiguous.
+    public let occurrences: (String) -> Int
     /// The request body, read to its end by the transport and capped at `Request.maxBodyBytes`.
     public let body: [UInt8]
     /// The HTTP method, as the web server sent it (`GET` when it sent none).
@@ -19,10 +22,12 @@ public struct Request {
     /// Creates a request from a param lookup and a body; `text` looks params up as strings
     /// (by default, by decoding `param`'s bytes).
     public init(
-        param: @escaping (String) -> [UInt8]?, text: ((String) -> String?)? = nil, body: [UInt8] = []
+        param: @escaping (String) -> [UInt8]?, text: ((String) -> String?)? = nil,
+        occurrences: ((String) -> Int)? = nil, body: [UInt8] = []
     ) {
         self.param = param
         self.text = text ?? { name in param(name).map { String(decoding: $0, as: UTF8.self) } }
+        self.occurrences = occurrences ?? { name in param(name) == nil ? 0 : 1 }
         self.body = body
         method = self.text("REQUEST_METHOD") ?? "GET"
     }
@@ -30,6 +35,14 @@ public struct Request {
     /// Creates a request from a fixed set of params (tests, tools).
     public init(params: [String: String], body: [UInt8] = []) {
         self.init(param: { name in params[name].map { Array($0.utf8) } }, body: body)
+    }
+
+    /// Creates a request from params in the order a web server sent them, repeats included;
+    /// like libfcgi, `param` answers the first occurrence. Names compare by bytes.
+    public init(orderedParams: [(name: String, value: String)], body: [UInt8] = []) {
+        self.init(
+            param: { name in orderedParams.first { $0.name.utf8.elementsEqual(name.utf8) }.map { Array($0.value.utf8) } },
+            occurrences: { name in orderedParams.count { $0.name.utf8.elementsEqual(name.utf8) } }, body: body)
     }
 
     /// A param as text, with invalid UTF-8 repaired; nil when absent.

@@ -46,22 +46,28 @@ extension AppInboxService {
 
     /// A wrong API key fails every request; say so at error level once a minute, with a count.
     private func reportAuthFailure(status: Int?, nowMs: Double) {
-        let suppressed: Int? = authFailures.withLock { report in
-            guard nowMs - report.lastLoggedMs >= AuthFailureReport.intervalMs else {
-                report.suppressed += 1
-                return nil
-            }
-            defer {
-                report.lastLoggedMs = nowMs
-                report.suppressed = 0
-            }
-            return report.suppressed
-        }
-        guard let suppressed else { return }
+        guard let suppressed = authFailures.occurrence(nowMs: nowMs) else { return }
         log.error(
             "upstream_auth_failed",
             [
                 "detail": "eSputnik refused the API key (HTTP \(status ?? 0)); check APP_INBOX_API_KEY",
+                "since_last_report": String(suppressed),
+            ])
+    }
+
+    /// A repeated identity param fails every request until the web server is fixed.
+    func reportRepeatedParam(_ error: APIError) {
+        guard let suppressed = repeatedParams.occurrence(nowMs: MonotonicClock.nowMs()) else { return }
+        log.error("identity_param_repeated", ["detail": error.message, "since_last_report": String(suppressed)])
+    }
+
+    /// OpenSSL could not derive an identity key; the request went on without cache and limiter.
+    func reportKeyFailure() {
+        guard let suppressed = keyFailures.occurrence(nowMs: MonotonicClock.nowMs()) else { return }
+        log.error(
+            "identity_key_failed",
+            [
+                "detail": "HMAC-SHA256 failed; this request skipped the cache and the rate limit",
                 "since_last_report": String(suppressed),
             ])
     }

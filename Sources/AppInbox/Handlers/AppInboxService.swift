@@ -18,7 +18,9 @@ public final class AppInboxService: Sendable {
     let breaker: Mutex<CircuitBreaker>
     let upstreamCapacity: Int
     let upstream: Mutex<UpstreamGeneration>
-    let authFailures = Mutex(AuthFailureReport())
+    let authFailures = ThrottledReport()
+    let repeatedParams = ThrottledReport()
+    let keyFailures = ThrottledReport()
     /// The init script in every language, rendered once here; nil when `init.js` cannot be served.
     let initScripts: InitScriptCatalog?
 
@@ -40,7 +42,7 @@ public final class AppInboxService: Sendable {
         limiter = resilience.rateLimitPerMinute > 0 ? RateLimiter(perMinute: resilience.rateLimitPerMinute) : nil
         breaker = Mutex(
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
-        upstreamCapacity = resilience.maxUpstream ?? config.threads
+        upstreamCapacity = resilience.maxUpstream ?? ResilienceSettings.defaultMaxUpstream(threads: config.threads)
         upstream = Mutex(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
     }
@@ -63,11 +65,4 @@ public final class AppInboxService: Sendable {
     var isUnhealthy: Bool {
         config.resilience.healthStrict && breaker.withLock { $0.name != "closed" }
     }
-}
-
-/// Rate-limits the error for a wrong API key: loud, but once per interval, not once per request.
-struct AuthFailureReport {
-    var lastLoggedMs = -Double.infinity
-    var suppressed = 0
-    static let intervalMs = 60_000.0
 }

@@ -10,13 +10,20 @@ extension AppInboxWorker {
         do {
             identity = try ContactIdentity.read(from: request, params: config.identityParams)
         } catch {
+            if error.code == APIError.repeatedIdentityParamCode { service.reportRepeatedParam(error) }
             return error.response
         }
         // Masking costs a few allocations; only the info-level request line uses it.
         if service.log.enabled(.info) { trace.identity = identity.masked }
 
         let now = MonotonicClock.nowMs()
-        let key = service.cache != nil || service.limiter != nil ? keyer.key(for: identity) : nil
+        var key: IdentityKey?
+        if service.cache != nil || service.limiter != nil {
+            key = keyer.key(for: identity)
+            // Without a key this request skips the cache and the limiter: filing it under any
+            // shared key could hand it another user's token.
+            if key == nil { service.reportKeyFailure() }
+        }
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
             counters.count(\.rateLimited)
             return APIError.rateLimited(retryAfter: retryAfter).response

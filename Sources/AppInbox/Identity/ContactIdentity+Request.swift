@@ -7,8 +7,12 @@ extension ContactIdentity {
     /// Reads the identity that the web server validated, from the configured params only:
     /// never from the query string, the body or a header the client chose.
     ///
-    /// - Throws: `APIError` 401 when no identity param is set, 400 when one is malformed.
+    /// - Throws: `APIError` 401 when no identity param is set, 400 when one is malformed, 500 when
+    ///   one occurs more than once (the web server's configuration lets two values compete).
     public static func read(from request: Request, params: IdentityParams) throws(APIError) -> ContactIdentity {
+        for name in [params.email, params.phone, params.externalCustomerId] where request.occurrences(name) > 1 {
+            throw .repeatedIdentityParam(name)
+        }
         let identity = ContactIdentity(
             email: try field(request.param(params.email), name: "email", limit: maxEmailBytes, check: isEmail),
             phone: try field(request.param(params.phone), name: "phone", limit: maxPhoneBytes, check: isPhone),

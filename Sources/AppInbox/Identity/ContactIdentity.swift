@@ -1,4 +1,10 @@
 /// The signed-in user as eSputnik knows them: any of email, phone and the site's customer id.
+///
+/// Equal and hashed by the UTF-8 bytes of each field, never by `String` equality: Swift compares
+/// strings by Unicode canonical equivalence, so `"josé"` (NFC) equals `"jose\u{301}"` (NFD) and
+/// `"K"` equals KELVIN SIGN, yet eSputnik sees different bytes and so different contacts.
+/// Single flight keys on this type; a `String`-equal key once handed one user another's token
+/// (docs/PITFALLS.md).
 public struct ContactIdentity: Sendable, Hashable {
     /// The user's email, if the web server passed one.
     public var email: String?
@@ -12,6 +18,31 @@ public struct ContactIdentity: Sendable, Hashable {
         self.email = email
         self.phone = phone
         self.externalCustomerId = externalCustomerId
+    }
+
+    public static func == (lhs: ContactIdentity, rhs: ContactIdentity) -> Bool {
+        sameBytes(lhs.email, rhs.email) && sameBytes(lhs.phone, rhs.phone)
+            && sameBytes(lhs.externalCustomerId, rhs.externalCustomerId)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for field in [email, phone, externalCustomerId] {
+            guard let field else {
+                hasher.combine(0 as UInt8)
+                continue
+            }
+            hasher.combine(1 as UInt8)
+            hasher.combine(field.utf8.count)
+            for byte in field.utf8 { hasher.combine(byte) }
+        }
+    }
+
+    private static func sameBytes(_ lhs: String?, _ rhs: String?) -> Bool {
+        switch (lhs, rhs) {
+        case (nil, nil): true
+        case (let lhs?, let rhs?): lhs.utf8.elementsEqual(rhs.utf8)
+        default: false
+        }
     }
 
     /// The JSON body of eSputnik's token request, with only the fields present.

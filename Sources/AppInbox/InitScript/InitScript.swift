@@ -10,8 +10,8 @@ public struct InitScript: Sendable, Equatable {
     public let language: String
     /// The script, UTF-8.
     public let body: [UInt8]
-    /// The strong ETag of `body`.
-    public let etag: String
+    /// The strong ETag of `body`; nil (no ETag, no 304) in the unlikely case that SHA-256 failed.
+    public let etag: String?
 
     /// Renders the script for `language` from the settings; `basePath` locates the token route.
     public init(settings: InitScriptSettings, basePath: String, language: String) {

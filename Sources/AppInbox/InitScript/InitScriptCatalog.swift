@@ -37,11 +37,11 @@ public struct InitScriptCatalog: Sendable {
         }
         // A 304 carries the headers a 200 would have for caching: ETag, Cache-Control, Vary.
         var headers: [Response.Header] = [
-            .init("ETag", script.etag),
             .init("Cache-Control", "public, max-age=\(maxAgeSeconds)"),
             .init("Vary", "Accept-Language"),
         ]
-        if let ifNoneMatch, EntityTag.ifNoneMatch(ifNoneMatch, matches: script.etag) {
+        if let etag = script.etag { headers.insert(.init("ETag", etag), at: 0) }
+        if let ifNoneMatch, let etag = script.etag, EntityTag.ifNoneMatch(ifNoneMatch, matches: etag) {
             // RFC 9110 §8.6: a 304's Content-Length, if any, must be the 200's, not 0; given here,
             // the transport adds none of its own.
             headers.append(.init("Content-Length", String(script.body.count)))

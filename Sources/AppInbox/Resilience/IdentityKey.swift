@@ -29,14 +29,17 @@ public struct IdentityHasher: Sendable {
         secret = bytes
     }
 
-    /// The key of an identity (one-shot HMAC; workers use a `IdentityKeyer` instead).
-    public func key(for identity: ContactIdentity) -> IdentityKey {
+    /// The key of an identity (one-shot HMAC; workers use a `IdentityKeyer` instead); nil when
+    /// OpenSSL fails. Never a default key: an all-zero digest would give every user one key, and
+    /// with the cache on, one user's token to everybody.
+    public func key(for identity: ContactIdentity) -> IdentityKey? {
         let message = Self.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        _ = secret.withUnsafeBytes { key in
+        let result = secret.withUnsafeBytes { key in
             HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
         }
+        guard result != nil, length == 32 else { return nil }
         return IdentityKey(digest: digest)
     }
 
@@ -77,10 +80,12 @@ public final class IdentityKeyer {
     }
 
     /// The key of an identity; the same as `IdentityHasher.key(for:)` of the hasher it came from.
-    public func key(for identity: ContactIdentity) -> IdentityKey {
+    /// Nil when OpenSSL fails: the caller must then keep this request out of the cache and the
+    /// limiter rather than file it under a key shared with other users.
+    public func key(for identity: ContactIdentity) -> IdentityKey? {
         let message = IdentityHasher.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
-        _ = ccrypto_hmac_sha256(context, message, message.count, &digest)
+        guard ccrypto_hmac_sha256(context, message, message.count, &digest) == 1 else { return nil }
         return IdentityKey(digest: digest)
     }
 }
