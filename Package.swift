@@ -8,14 +8,17 @@ let package = Package(
     products: [
         .executable(name: "app-inbox-fcgi", targets: ["app-inbox-fcgi"]),
         .executable(name: "esputnik-sandbox", targets: ["esputnik-sandbox"]),
+        // For the fuzz targets in Fuzz/, a separate package that builds with sanitizers.
+        .library(name: "AppInbox", targets: ["AppInbox"]),
     ],
     targets: [
         .target(name: "CFastCGI", linkerSettings: [.linkedLibrary("fcgi")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        .target(name: "CProcess"),
         .target(name: "AppInbox", dependencies: ["CCurl", "CCrypto"]),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "AppInbox"]),
-        .executableTarget(name: "app-inbox-fcgi", dependencies: ["AppInbox", "FastCGI"]),
+        .executableTarget(name: "app-inbox-fcgi", dependencies: ["AppInbox", "FastCGI", "CProcess"]),
         .executableTarget(name: "esputnik-sandbox", dependencies: ["AppInbox", "FastCGI", "CCrypto"]),
         .testTarget(name: "AppInboxTests", dependencies: ["AppInbox"]),
     ],

@@ -18,6 +18,12 @@ public enum FastCGIServer {
         public var log: Log
         /// Told the listen queue's length now and then (TCP sockets only), for `status`.
         public var observeListenQueue: (@Sendable (Int) -> Void)?
+        /// Seconds a connection may take to deliver a whole request head (`APP_INBOX_IDLE_TIMEOUT_S`).
+        public var idleTimeoutSeconds = 10
+        /// The most params bytes one request may carry (`APP_INBOX_MAX_PARAMS_BYTES`).
+        public var maxParamsBytes = 65_536
+        /// Which TCP peers may connect (`FCGI_WEB_SERVER_ADDRS`).
+        public var peers = PeerFilter()
 
         /// Creates server options.
         public init(socket: ListenSocket, threads: Int, shutdownGraceSeconds: Int, log: Log) {
@@ -56,6 +62,7 @@ public enum FastCGIServer {
             options.log.error("fastcgi_init_failed")
             exit(1)
         }
+        options.socket.reserveReceiveBuffer(ConnectionGate.peekCapacity(maxParamsBytes: options.maxParamsBytes))
         let state = ServerState()
         for index in 0..<options.threads {
             let started = WorkerThread.start {
@@ -116,18 +123,37 @@ public enum FastCGIServer {
             options.log.error("worker_setup_failed", ["index": String(index), "error": String(describing: error)])
             exit(1)
         }
+        let gate = ConnectionGate(
+            idleTimeoutSeconds: options.idleTimeoutSeconds, maxParamsBytes: options.maxParamsBytes, peers: options.peers,
+            refusals: { state.reportRefusal($0, log: options.log) })
+        // libfcgi never accepts here: the gate does (listen socket -1), and libfcgi reads a
+        // connection only once a whole request head is waiting on it (docs/PITFALLS.md #24).
         var request = FCGX_Request()
-        FCGX_InitRequest(&request, options.socket.fd, 0)
+        FCGX_InitRequest(&request, -1, 0)
+        var connection: Int32 = -1
         var accepted = index  // staggers the workers' listen-queue samples
-        // No lock around FCGX_Accept_r: with keep-conn a thread waits inside it for the next
-        // request on its kept connection, and a lock would stall every other worker (PITFALLS.md #1).
         while true {
-            guard FCGX_Accept_r(&request) == 0 else {
-                if state.stopping.load(ordering: .sequentiallyConsistent) { return }
-                options.log.debug("accept_failed", ["error": String(cString: strerror(errno))])
-                MonotonicClock.sleep(ms: 10)  // EMFILE and the like: do not spin
+            if connection < 0 {
+                guard let fd = gate.accept(on: options.socket.fd) else {
+                    if state.stopping.load(ordering: .sequentiallyConsistent) { return }
+                    options.log.debug("accept_failed", ["error": String(cString: strerror(errno))])
+                    MonotonicClock.sleep(ms: 10)  // EMFILE and the like: do not spin
+                    continue
+                }
+                connection = fd
+            }
+            guard gate.awaitRequest(on: connection) == .ready else {
+                connection = -1
                 continue
             }
+            // keepConnection first: FCGX_Accept_r begins by finishing the last request, which
+            // would otherwise close the descriptor just handed over.
+            request.keepConnection = 1
+            request.ipcFd = connection
+            connection = -1
+            // On a protocol error libfcgi closes the connection itself and then fails to accept
+            // on socket -1, so a failure here needs nothing more than going round again.
+            guard FCGX_Accept_r(&request) == 0 else { continue }
             state.inFlight.add(1, ordering: .sequentiallyConsistent)
             accepted &+= 1
             // Connections waiting to be accepted mean too few workers; a sample every 16th
@@ -144,6 +170,11 @@ public enum FastCGIServer {
                 request.keepConnection = 0  // close a kept connection so nginx sends nothing more here
             }
             FCGX_Finish_r(&request)
+            // libfcgi left the connection open iff the web server asked to keep it.
+            if request.ipcFd >= 0 {
+                connection = request.ipcFd
+                request.ipcFd = -1
+            }
             state.inFlight.subtract(1, ordering: .sequentiallyConsistent)
         }
     }
@@ -153,4 +184,11 @@ public enum FastCGIServer {
 final class ServerState: Sendable {
     let stopping = Atomic<Bool>(false)
     let inFlight = Atomic<Int>(0)
+    private let refusals = ThrottledReport(intervalMs: 10_000)
+
+    /// A connection closed for what it sent (or did not send): worth a line, not one per packet.
+    func reportRefusal(_ reason: String, log: Log) {
+        guard let suppressed = refusals.occurrence(nowMs: MonotonicClock.nowMs()) else { return }
+        log.warn("fastcgi_connection_refused", ["reason": reason, "since_last_report": String(suppressed)])
+    }
 }

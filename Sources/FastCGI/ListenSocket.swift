@@ -21,12 +21,17 @@ public struct ListenSocket: Sendable {
         owned = false
     }
 
-    /// Binds and listens on `address`; a `unix:` socket gets permission bits `mode`.
-    public init(binding address: ListenAddress, mode: UInt32, backlog: Int32 = 1024) throws(Failure) {
+    /// Binds and listens on `address`; a `unix:` socket gets permission bits `mode`. A TCP
+    /// address other than loopback is refused unless `allowRemote`: the responder believes the
+    /// identity any peer passes, so the FastCGI socket must not be open to a network.
+    public init(binding address: ListenAddress, mode: UInt32, allowRemote: Bool = false, backlog: Int32 = 1024)
+        throws(Failure)
+    {
         owned = true
         switch address {
         case .tcp(let host, let port):
-            fd = try Self.bindTCP(host: host, port: port, backlog: backlog, label: address.description)
+            fd = try Self.bindTCP(
+                host: host, port: port, backlog: backlog, label: address.description, allowRemote: allowRemote)
             unixPath = nil
         case .unix(let path):
             fd = try Self.bindUnix(path: path, mode: mode, backlog: backlog)
@@ -52,6 +57,18 @@ public struct ListenSocket: Sendable {
         return Int(info.tcpi_unacked)
     }
 
+    /// Raises a TCP socket's receive buffer (accepted connections inherit it) to hold `bytes`
+    /// unread: a request head waits there whole before libfcgi reads it (`ConnectionGate`).
+    /// Unix sockets queue by the sender's buffer, and a failure leaves the default: best effort.
+    public func reserveReceiveBuffer(_ bytes: Int) {
+        var current: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &current, &length) == 0, Int(current) < 2 * bytes else { return }
+        // Linux doubles the value set, and keeps about half of the buffer for payload.
+        var wanted = Int32(clamping: 2 * bytes)
+        _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Removes the unix socket file, if we created one.
     public func removeSocketFile() {
         if let unixPath { unlink(unixPath) }
@@ -69,7 +86,42 @@ public struct ListenSocket: Sendable {
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 
-    private static func bindTCP(host: String, port: UInt16, backlog: Int32, label: String) throws(Failure) -> Int32 {
+    /// Whether the socket is bound to a TCP address other than loopback (inherited sockets are
+    /// checked with this, for a warning).
+    public var isRemoteTCP: Bool {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { return false }
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Self.isRemote($0) }
+        }
+    }
+
+    /// Whether an IPv4 or IPv6 address lies outside the loopback range (127.0.0.0/8, ::1, and
+    /// 127.x mapped into IPv6); unix addresses are local.
+    static func isRemote(_ address: UnsafePointer<sockaddr>) -> Bool {
+        switch Int32(address.pointee.sa_family) {
+        case AF_INET:
+            let ipv4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr.s_addr }
+            return UInt32(bigEndian: ipv4) >> 24 != 127
+        case AF_INET6:
+            let bytes = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
+            }
+            let loopback6 = bytes[0..<15].allSatisfy { $0 == 0 } && bytes[15] == 1
+            let mappedLoopback = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+            return !loopback6 && !mappedLoopback
+        default:
+            return false
+        }
+    }
+
+    private static func bindTCP(host: String, port: UInt16, backlog: Int32, label: String, allowRemote: Bool)
+        throws(Failure) -> Int32
+    {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -80,10 +132,20 @@ public struct ListenSocket: Sendable {
             throw Failure(description: "cannot resolve \(label): \(String(cString: gai_strerror(status)))")
         }
         defer { freeaddrinfo(results) }
+        if !allowRemote, let address = first.pointee.ai_addr, isRemote(address) {
+            throw Failure(
+                description: "refusing to listen on \(label): it is not a loopback address, and every peer of the "
+                    + "FastCGI socket can name any user; listen on unix:/path or 127.0.0.1, or set "
+                    + "APP_INBOX_ALLOW_REMOTE_LISTEN=1 (with FCGI_WEB_SERVER_ADDRS and a firewall)")
+        }
         let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() for \(label): \(errnoText())") }
         var on: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
+        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
+            let text = errnoText()
+            close(fd)
+            throw Failure(description: "SO_REUSEADDR on \(label): \(text)")
+        }
         guard bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
             let text = errnoText()
             close(fd)

@@ -8,13 +8,14 @@ struct Arguments {
     var listen: String?
     var threads: Int?
     var envFile: String?
+    var supervise = true
     var email: String?
     var phone: String?
     var externalCustomerId: String?
     var language: String?
 
     static let usage = """
-        Usage: app-inbox-fcgi [serve] [--listen ADDR] [--threads N] [--env-file FILE]
+        Usage: app-inbox-fcgi [serve] [--listen ADDR] [--threads N] [--env-file FILE] [--no-supervise]
                app-inbox-fcgi check-config [--env-file FILE]
                app-inbox-fcgi token (--email E | --phone P | --external-id ID)... [--env-file FILE]
                app-inbox-fcgi render-script [--lang xx] [--env-file FILE]
@@ -35,6 +36,8 @@ struct Arguments {
           --listen ADDR      where to listen
           --threads N        worker threads (default 32, or APP_INBOX_THREADS)
           --env-file FILE    fills variables the environment lacks (systemd EnvironmentFile syntax)
+          --no-supervise     serve in this process: no parent that restarts a crashed server
+                             (the default under systemd, whose Restart= does that job)
 
         Configuration comes from APP_INBOX_* environment variables; see README.md.
         Exit status: 0 success, 1 runtime failure, 2 bad usage or configuration.
@@ -66,6 +69,7 @@ struct Arguments {
             case "--version": parsed.subcommand = .version
             case "--listen": parsed.listen = try value()
             case "--env-file": parsed.envFile = try value()
+            case "--no-supervise": parsed.supervise = false
             case "--threads":
                 let text = try value()
                 guard let threads = Int(text), (1...1024).contains(threads) else {
@@ -85,6 +89,9 @@ struct Arguments {
         }
         if parsed.language != nil, parsed.subcommand != .renderScript {
             throw UsageError(message: "--lang belongs to the render-script command")
+        }
+        if !parsed.supervise, parsed.subcommand != .serve {
+            throw UsageError(message: "--no-supervise belongs to serve")
         }
         if parsed.subcommand == .token, !identityGiven {
             throw UsageError(message: "token needs --email, --phone or --external-id")

@@ -5,6 +5,10 @@ import Glibc
 /// What each subcommand does, from parsed arguments to exit status.
 enum Command {
     static func run(arguments: [String]) -> Int32 {
+        guard ProcessHardening.apply() else {
+            printError("app-inbox-fcgi: cannot turn core dumps off: \(String(cString: strerror(errno)))")
+            return 1
+        }
         let parsed: Arguments
         do {
             parsed = try Arguments.parse(arguments)
@@ -69,6 +73,15 @@ enum Command {
 
     static func serve(_ arguments: Arguments, config: Config) -> Int32 {
         let log = Log(level: config.logLevel, format: config.logFormat)
+        let supervised = Supervisor.adoptParent()
+        if supervised == false { return 1 }  // the supervisor that started us is gone
+        let peers: PeerFilter
+        do {
+            peers = try getenv("FCGI_WEB_SERVER_ADDRS").map { try PeerFilter(list: String(cString: $0)) } ?? PeerFilter()
+        } catch {
+            printError("app-inbox-fcgi: \(error)")
+            return 2
+        }
         let socket: ListenSocket
         if let listen = arguments.listen {
             guard let address = ListenAddress(listen) else {
@@ -76,7 +89,7 @@ enum Command {
                 return 2
             }
             do {
-                socket = try ListenSocket(binding: address, mode: config.socketMode)
+                socket = try ListenSocket(binding: address, mode: config.socketMode, allowRemote: config.allowRemoteListen)
             } catch {
                 printError("app-inbox-fcgi: --listen: \(error)")
                 return 2
@@ -94,6 +107,20 @@ enum Command {
             return 2
         }
 
+        if socket.isRemoteTCP, !config.allowRemoteListen, supervised == nil {
+            log.warn(
+                "listening_beyond_loopback",
+                ["detail": "the inherited socket accepts non-loopback peers, who can name any user; prefer a unix socket"])
+        }
+        // Under systemd, Restart= restarts us; elsewhere a parent of our own does (Supervisor).
+        if arguments.supervise, supervised == nil, getenv("INVOCATION_ID") == nil {
+            var childArguments: [String] = []
+            if let threads = arguments.threads { childArguments += ["--threads", String(threads)] }
+            if let envFile = arguments.envFile { childArguments += ["--env-file", envFile] }
+            return Supervisor.run(
+                socket: socket, childArguments: childArguments, graceSeconds: config.shutdownGraceSeconds, log: log)
+        }
+
         let service: AppInboxService
         do {
             try CurlShare.globalInit()
@@ -108,6 +135,9 @@ enum Command {
         var options = FastCGIServer.Options(
             socket: socket, threads: config.threads, shutdownGraceSeconds: config.shutdownGraceSeconds, log: log)
         options.observeListenQueue = { service.metrics.recordListenQueue($0) }
+        options.idleTimeoutSeconds = config.idleTimeoutSeconds
+        options.maxParamsBytes = config.maxParamsBytes
+        options.peers = peers
         FastCGIServer.run(
             options,
             onReload: {

@@ -33,7 +33,9 @@ extension Config {
         }
 
         if let url = reader.string("APP_INBOX_TOKEN_URL") {
-            if url.hasPrefix("https://"), url.count > "https://".count,
+            if url.utf8.count > maxTokenURLBytes {
+                problems.append(.init("APP_INBOX_TOKEN_URL", "is longer than \(maxTokenURLBytes) bytes"))
+            } else if url.hasPrefix("https://"), url.utf8.count > "https://".utf8.count,
                 !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
             {
                 config.tokenURL = url
@@ -50,6 +52,9 @@ extension Config {
         reader.integer("APP_INBOX_TIMEOUT_MS", in: 1...600_000, into: &config.timeoutMs, &problems)
         reader.integer("APP_INBOX_THREADS", in: 1...1024, into: &config.threads, &problems)
         reader.integer("APP_INBOX_SHUTDOWN_GRACE_S", in: 0...3600, into: &config.shutdownGraceSeconds, &problems)
+        reader.integer("APP_INBOX_IDLE_TIMEOUT_S", in: 1...3600, into: &config.idleTimeoutSeconds, &problems)
+        reader.integer("APP_INBOX_MAX_PARAMS_BYTES", in: 4096...1_048_576, into: &config.maxParamsBytes, &problems)
+        reader.flag("APP_INBOX_ALLOW_REMOTE_LISTEN", into: &config.allowRemoteListen, &problems)
 
         if let base = reader.string("APP_INBOX_BASE_PATH") {
             if let normalized = normalizedBasePath(base) {
@@ -112,7 +117,7 @@ extension Config {
     public var summary: [String] {
         [
             "APP_INBOX_API_KEY=(set, \(apiKey.utf8.count) bytes, redacted)",
-            "APP_INBOX_TOKEN_URL=\(tokenURL)",
+            "APP_INBOX_TOKEN_URL=\(Self.displayed(url: tokenURL))",
             "APP_INBOX_CA_FILE=\(caFile ?? "(system CAs only)")",
             "APP_INBOX_CONNECT_TIMEOUT_MS=\(connectTimeoutMs)",
             "APP_INBOX_TIMEOUT_MS=\(timeoutMs)",
@@ -124,9 +129,30 @@ extension Config {
             "APP_INBOX_THREADS=\(threads)",
             "APP_INBOX_SOCKET_MODE=\(String(socketMode, radix: 8))",
             "APP_INBOX_SHUTDOWN_GRACE_S=\(shutdownGraceSeconds)",
+            "APP_INBOX_IDLE_TIMEOUT_S=\(idleTimeoutSeconds)",
+            "APP_INBOX_MAX_PARAMS_BYTES=\(maxParamsBytes)",
+            "APP_INBOX_ALLOW_REMOTE_LISTEN=\(allowRemoteListen ? 1 : 0)",
             "APP_INBOX_LOG_LEVEL=\(logLevel.rawValue)",
             "APP_INBOX_LOG_FORMAT=\(logFormat.rawValue)",
         ] + resilienceSummary + initScriptSummary
+    }
+
+    /// A URL as logs and `check-config` show it: credentials in its userinfo part replaced by
+    /// `***`, and cut to 200 bytes so that no setting can fill the log.
+    public static func displayed(url: String) -> String {
+        var bytes = Array(url.utf8)
+        if let schemeEnd = bytes.firstIndex(of: UInt8(ascii: ":")), bytes[schemeEnd...].starts(with: "://".utf8) {
+            let authorityStart = schemeEnd + 3
+            let authorityEnd =
+                bytes[authorityStart...].firstIndex { $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }
+                ?? bytes.endIndex
+            if let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) {
+                bytes.replaceSubrange(authorityStart..<at, with: "***".utf8)
+            }
+        }
+        let limit = 200
+        guard bytes.count > limit else { return String(decoding: bytes, as: UTF8.self) }
+        return String(decoding: bytes[..<limit], as: UTF8.self) + "…(\(bytes.count) bytes)"
     }
 
     /// `/app-inbox/` → `/app-inbox`; `/` → `` (routes at the root).

@@ -20,6 +20,14 @@ public struct Config: Sendable {
     public var threads: Int = 32
     /// Permission bits of a `unix:` listen socket.
     public var socketMode: UInt32 = 0o660
+    /// How long a FastCGI connection may go without delivering a complete request head (after
+    /// it opens, or between requests on a kept connection) before it is closed, in seconds.
+    public var idleTimeoutSeconds: Int = 10
+    /// The most bytes of params one request may carry; a larger request's connection is closed.
+    public var maxParamsBytes: Int = 65_536
+    /// Permits listening on a TCP address other than loopback: every peer of the FastCGI socket
+    /// is trusted to pass the identity, so the network must not be one.
+    public var allowRemoteListen: Bool = false
     /// How long in-flight requests may take to finish after SIGTERM/SIGINT, in seconds.
     public var shutdownGraceSeconds: Int = 10
     /// The least severe log level written.
@@ -33,6 +41,10 @@ public struct Config: Sendable {
 
     /// Creates the default configuration (no API key).
     public init() {}
+
+    /// The longest token URL accepted: far above any real one, far below libcurl's 8 MB limit
+    /// (past which curl refuses the option).
+    public static let maxTokenURLBytes = 2048
 
     /// The version sent as `User-Agent` and printed by `--version`.
     public static let version = "0.1.0"

@@ -11,8 +11,20 @@ public final class CurlShare: @unchecked Sendable {
         handle = OpaquePointer(share)
     }
 
-    /// `curl_global_init`, which is not thread-safe: call once from `main`, before any thread starts.
+    /// The oldest libcurl that has every option we set (`CURLOPT_PROTOCOLS_STR` came in 7.85.0).
+    public static let minimumVersion: (number: UInt32, text: String) = (0x07_55_00, "7.85.0")
+
+    /// `curl_global_init`, which is not thread-safe: call once from `main`, before any thread
+    /// starts. Refuses a libcurl older than `minimumVersion` with a sentence, not a crash later.
     public static func globalInit() throws(UpstreamSetupError) {
+        guard let info = ccurl_version_info() else {
+            throw UpstreamSetupError(function: "curl_version_info", detail: "libcurl reports no version")
+        }
+        guard info.pointee.version_num >= minimumVersion.number else {
+            let found = info.pointee.version.map { String(cString: $0) } ?? "unknown"
+            throw UpstreamSetupError(
+                function: "libcurl", detail: "version \(minimumVersion.text) or later is required; this system has \(found)")
+        }
         let code = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         guard code == CURLE_OK else {
             throw UpstreamSetupError(function: "curl_global_init", detail: String(cString: curl_easy_strerror(code)))

@@ -81,8 +81,8 @@ public final class CurlUpstream: UpstreamTransport {
             }, "CURLOPT_WRITEFUNCTION")
         check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()), "CURLOPT_WRITEDATA")
         if !failures.isEmpty {
-            curl_slist_free_all(headers)
-            curl_easy_cleanup(handle)
+            // Every stored property is set by now, so throwing runs deinit, which frees the
+            // handle and the list: freeing them here as well was a double free.
             throw UpstreamSetupError(function: "curl_easy_setopt", detail: failures.joined(separator: "; "))
         }
     }
@@ -95,20 +95,27 @@ public final class CurlUpstream: UpstreamTransport {
     /// POSTs `body` with at most `timeoutMs` for the whole attempt.
     public func post(_ body: [UInt8], timeoutMs: Int) -> UpstreamAttempt {
         sink.reset()
-        _ = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
-        _ = ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count)
-        let code = body.withUnsafeBufferPointer { buffer in
-            // COPYPOSTFIELDS copies, so the Swift buffer need not outlive this call.
-            _ = ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
-            return curl_easy_perform(handle)
+        // Each option is checked: a body that failed to copy would leave the previous request's
+        // body on this reused handle, and send another user's identity to eSputnik.
+        var code = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
+        if code == CURLE_OK { code = ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count) }
+        if code == CURLE_OK {
+            code = body.withUnsafeBufferPointer { buffer in
+                // COPYPOSTFIELDS copies, so the Swift buffer need not outlive this call.
+                ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
+            }
         }
+        guard code == CURLE_OK else { return .failed("curl_easy_setopt: " + String(cString: curl_easy_strerror(code))) }
+        code = curl_easy_perform(handle)
         switch code {
         case CURLE_OK:
             var status = 0
-            _ = ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            guard ccurl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK else {
+                return .failed("curl_easy_getinfo: no response code")
+            }
             var retryAfter: curl_off_t = 0
-            _ = ccurl_getinfo_off_t(handle, CURLINFO_RETRY_AFTER, &retryAfter)
-            return .answered(status: status, body: sink.bytes, retryAfter: retryAfter > 0 ? Int(retryAfter) : nil)
+            if ccurl_getinfo_off_t(handle, CURLINFO_RETRY_AFTER, &retryAfter) != CURLE_OK { retryAfter = 0 }
+            return .answered(status: status, body: sink.bytes, retryAfter: UpstreamAttempt.clampedRetryAfter(retryAfter))
         case CURLE_WRITE_ERROR where sink.overflowed:
             return .bodyTooLarge
         case CURLE_OPERATION_TIMEDOUT:

@@ -60,3 +60,14 @@ extension UpstreamAttempt {
         return nil
     }
 }
+
+extension UpstreamAttempt {
+    /// The longest `Retry-After` passed on to the browser, in seconds. eSputnik's header is
+    /// trusted only this far: an HTTP date in the year 9999 once became 251,606,288,227 s.
+    public static let maxRetryAfterSeconds = 3600
+
+    /// curl's parsed `Retry-After` (seconds; 0 when absent or unparsable), bounded for clients.
+    static func clampedRetryAfter(_ seconds: Int) -> Int? {
+        seconds > 0 ? min(seconds, maxRetryAfterSeconds) : nil
+    }
+}

@@ -20,7 +20,7 @@ extension AppInboxService {
         let needRestart = new.summary.map(Self.assignment)
             .filter { before[$0.0] != $0.1 && !Self.reloadableVariables.contains($0.0) }
             .map(\.0)
-        log.info("reloaded", ["api_key": keyRotated ? "rotated" : "unchanged", "token_url": new.tokenURL])
+        log.info("reloaded", ["api_key": keyRotated ? "rotated" : "unchanged", "token_url": Config.displayed(url: new.tokenURL)])
         if !needRestart.isEmpty {
             log.warn("reload_needs_restart", ["variables": needRestart.joined(separator: ",")])
         }

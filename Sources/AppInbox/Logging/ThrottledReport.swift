@@ -3,7 +3,7 @@ import Synchronization
 /// Rate-limits a loud error line: the first occurrence is logged, then at most one per interval,
 /// each with how many occurrences it stands for. A misconfiguration that fails every request
 /// (a wrong API key, a repeated identity param) stays visible without flooding the log.
-final class ThrottledReport: Sendable {
+public final class ThrottledReport: Sendable {
     private struct State {
         var lastLoggedMs = -Double.infinity
         var suppressed = 0
@@ -12,13 +12,14 @@ final class ThrottledReport: Sendable {
     private let state = Mutex(State())
     private let intervalMs: Double
 
-    init(intervalMs: Double = 60_000) {
+    /// Creates a report that logs at most once per `intervalMs`.
+    public init(intervalMs: Double = 60_000) {
         self.intervalMs = intervalMs
     }
 
     /// Counts one occurrence; returns how many went unlogged since the last line when this one
     /// should be logged, nil when it falls inside the interval.
-    func occurrence(nowMs: Double) -> Int? {
+    public func occurrence(nowMs: Double) -> Int? {
         state.withLock { state in
             guard nowMs - state.lastLoggedMs >= intervalMs else {
                 state.suppressed += 1

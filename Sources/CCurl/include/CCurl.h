@@ -7,6 +7,11 @@
 
 typedef size_t (*ccurl_write_callback)(char *data, size_t size, size_t count, void *context);
 
+// CURLVERSION_NOW is a macro naming an enum constant, which Swift does not import.
+static inline const curl_version_info_data *ccurl_version_info(void) {
+    return curl_version_info(CURLVERSION_NOW);
+}
+
 static inline CURLcode ccurl_setopt_long(CURL *handle, CURLoption option, long value) {
     return curl_easy_setopt(handle, option, value);
 }
