@@ -64,6 +64,17 @@ enum Command {
         switch Config.load(environment: environment) {
         case .success(var config):
             if let threads = arguments.threads { config.threads = threads }
+            var keyFiles = environment["APP_INBOX_API_KEY_FILE"].map { [$0] } ?? []
+            if let path = arguments.envFile, environment["APP_INBOX_API_KEY"]?.isEmpty == false,
+                ProcessEnvironment.current()["APP_INBOX_API_KEY"]?.isEmpty ?? true
+            {
+                keyFiles.append(path)  // the key came from the env file
+            }
+            for path in keyFiles where FileBytes.isWorldReadable(path) {
+                printError(
+                    "app-inbox-fcgi: warning: \(path) holds the API key and every local user can read it; "
+                        + "chmod o-rwx \(path)")
+            }
             return config
         case .failure(let failure):
             for problem in failure.problems { report(problem.description) }

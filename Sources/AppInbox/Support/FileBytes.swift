@@ -8,6 +8,12 @@ public enum FileBytes {
         public let description: String
     }
 
+    /// Whether every local user may read the file at `path` (false when it cannot be stat'ed).
+    public static func isWorldReadable(_ path: String) -> Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && status.st_mode & S_IROTH != 0
+    }
+
     /// Reads the file at `path`; refuses files over `limit` bytes.
     public static func read(_ path: String) throws -> [UInt8] {
         try read(path, limit: 16 * 1024 * 1024)
