@@ -22,6 +22,12 @@ FASTCGI_PARAMS = "/etc/nginx/fastcgi_params"
 API_KEY = "test-key-5f2b9c1e8d7a4b6f"
 ROTATED_API_KEY = "test-key-rotated-0c9d8e7f"  # the sandbox accepts both, as during a key rotation
 CONTACTS = ["alice@example.com", "+380501234567", "cust-42"] + [f"user{n}@example.com" for n in range(50)]
+# A contact that tests try to obtain a token for by smuggling it past the identity params: known
+# here, so that a leak would show as a real token rather than as "" for an unknown contact.
+CONTACTS += ["victim@example.com"]
+# Canonically equivalent but different byte strings, each its own contact (the sandbox, like
+# eSputnik, compares by bytes): KELVIN SIGN vs K, and an NFC vs an NFD "é".
+CONTACTS += ["K-1001", "\u212a-1001", "jos\u00e9@example.com", "jose\u0301@example.com"]
 
 
 def free_port():
@@ -122,7 +128,8 @@ class Sandbox:
         self.dir = Path(workdir) / "sandbox"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ca, cert, key = make_tls(self.dir)
-        (self.dir / "contacts.txt").write_text("# known contacts\n" + "\n".join(CONTACTS) + "\n")
+        (self.dir / "contacts.txt").write_text("# known contacts\n" + "\n".join(CONTACTS) + "\n",
+                                                  encoding="utf-8")
         self.fcgi_port = free_port()
         self.port = free_port()
         self.log_path = self.dir / "sandbox.log"
@@ -177,6 +184,83 @@ class Sandbox:
         stop(self.proc)
 
 
+def app_env(sandbox, env=None):
+    """The responder's environment in tests: the sandbox as eSputnik, debug logs, no rate limit.
+    `env` adds or overrides variables; a value of None removes one."""
+    merged = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "APP_INBOX_API_KEY": API_KEY,
+        "APP_INBOX_TOKEN_URL": sandbox.token_url,
+        "APP_INBOX_CA_FILE": str(sandbox.ca),
+        "APP_INBOX_TIMEOUT_MS": "2000",
+        "APP_INBOX_LOG_LEVEL": "debug",
+        # Tests ask for the same users many times a minute; test_resilience turns the limit on.
+        "APP_INBOX_RATE_LIMIT_PER_MIN": "0",
+    }
+    merged.update(env or {})
+    return {k: v for k, v in merged.items() if v is not None}
+
+
+class Responder:
+    """app-inbox-fcgi alone on 127.0.0.1, no web server in front: for tests that speak FastCGI
+    themselves and send what nginx never would."""
+
+    def __init__(self, workdir, sandbox, env=None, threads=4):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.dir / "app.log"
+        self.env = app_env(sandbox, env)
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [str(APP_BIN), "--listen", f"127.0.0.1:{self.port}", "--threads", str(threads)],
+            env=self.env, stdout=subprocess.DEVNULL, stderr=open(self.log_path, "wb"))
+        self.pid = self.proc.pid
+        try:
+            wait_for_port(self.port, proc=self.proc)
+        except RuntimeError:
+            stop(self.proc)
+            raise RuntimeError(f"app-inbox-fcgi did not start:\n{self.log()}")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def processes(self):
+        """The PIDs of the responder and its living descendants: if it serves through child
+        processes, a child that crashed and was replaced shows up as a changed set."""
+        children = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+            except (OSError, IndexError, ValueError):
+                continue  # gone meanwhile
+            if state != "Z":
+                children.setdefault(int(ppid), []).append(int(entry))
+        found, todo = set(), [self.pid] if self.alive() else []
+        while todo:
+            pid = todo.pop()
+            found.add(pid)
+            todo += children.get(pid, [])
+        return found
+
+    def status_kib(self, field):
+        """A size field of /proc/PID/status (VmRSS, VmHWM, ...) in KiB, summed over the
+        responder's processes."""
+        total = 0
+        for pid in self.processes():
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total += int(line.split()[1])
+        return total
+
+    def log(self):
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        return stop(self.proc, sig, timeout)
+
+
 class App:
     """app-inbox-fcgi with its own front nginx on a free port.
 
@@ -189,18 +273,7 @@ class App:
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.dir / "app.log"
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "APP_INBOX_API_KEY": API_KEY,
-            "APP_INBOX_TOKEN_URL": sandbox.token_url,
-            "APP_INBOX_CA_FILE": str(sandbox.ca),
-            "APP_INBOX_TIMEOUT_MS": "2000",
-            "APP_INBOX_LOG_LEVEL": "debug",
-            # Tests ask for the same users many times a minute; test_resilience turns the limit on.
-            "APP_INBOX_RATE_LIMIT_PER_MIN": "0",
-        }
-        self.env.update(env or {})
-        self.env = {k: v for k, v in self.env.items() if v is not None}
+        self.env = app_env(sandbox, env)
         if listen == "unix":
             self.socket_path = str(self.dir / "app.sock")
             address, upstream = f"unix:{self.socket_path}", f"unix:{self.socket_path}"
