@@ -1,5 +1,4 @@
 import AppInbox
-import Synchronization
 
 /// eSputnik's token endpoint as documented, plus a record of what it received and switchable
 /// faults. Shared by all of the sandbox's worker threads.
@@ -16,7 +15,7 @@ final class Sandbox: Sendable {
     /// Known contacts by their UTF-8 bytes: eSputnik tells `josé` (NFC) from `jose\u{301}` (NFD),
     /// which Swift's `String` equality would merge.
     let contacts: Set<[UInt8]>
-    let state = Mutex(State())
+    let state = Locked(State())
     /// The `make run` demo site's sign-in (`/_demo/…`).
     let demoLogin = DemoLogin()
 

@@ -1,5 +1,4 @@
 import Glibc
-import Synchronization
 import Testing
 
 @testable import AppInbox
@@ -29,8 +28,8 @@ private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
 
 /// Thread-safe state shared by the test threads.
 private final class Shared<State: Sendable>: Sendable {
-    let state: Mutex<State>
-    init(_ initial: State) { state = Mutex(initial) }
+    let state: Locked<State>
+    init(_ initial: State) { state = Locked(initial) }
     func update<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
     var value: State { state.withLock { $0 } }
 }

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Coalesces concurrent calls for the same key into one: the first caller (the leader) does the
 /// work, and everyone who asks for that key meanwhile blocks and receives the same value.
@@ -9,7 +8,7 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
         var value: Value?  // guarded by lock
     }
 
-    private let flights = Mutex<[Key: Flight]>([:])
+    private let flights = Locked<[Key: Flight]>([:])
 
     /// Creates an empty set of flights.
     public init() {}

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// State shared by all workers: configuration, log, curl share handle, single-flight table,
 /// cache, rate limiter, circuit breaker and counters. Each worker thread gets its own
@@ -15,9 +14,9 @@ public final class AppInboxService: Sendable {
     let hasher: IdentityHasher
     let cache: TokenCache?
     let limiter: RateLimiter?
-    let breaker: Mutex<CircuitBreaker>
+    let breaker: Locked<CircuitBreaker>
     let upstreamCapacity: Int
-    let upstream: Mutex<UpstreamGeneration>
+    let upstream: Locked<UpstreamGeneration>
     let authFailures = ThrottledReport()
     let repeatedParams = ThrottledReport()
     let keyFailures = ThrottledReport()
@@ -40,10 +39,10 @@ public final class AppInboxService: Sendable {
         let resilience = config.resilience
         cache = resilience.cacheTTLSeconds > 0 ? TokenCache(capacity: resilience.cacheMax) : nil
         limiter = resilience.rateLimitPerMinute > 0 ? RateLimiter(perMinute: resilience.rateLimitPerMinute) : nil
-        breaker = Mutex(
+        breaker = Locked(
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
         upstreamCapacity = resilience.maxUpstream ?? ResilienceSettings.defaultMaxUpstream(threads: config.threads)
-        upstream = Mutex(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
+        upstream = Locked(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
     }
 

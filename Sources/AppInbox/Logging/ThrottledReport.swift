@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Rate-limits a loud error line: the first occurrence is logged, then at most one per interval,
 /// each with how many occurrences it stands for. A misconfiguration that fails every request
@@ -9,7 +8,7 @@ public final class ThrottledReport: Sendable {
         var suppressed = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let intervalMs: Double
 
     /// Creates a report that logs at most once per `intervalMs`.

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Requests per identity per minute, as a generic cell rate algorithm: each identity keeps
 /// one number (when its allowance is next fully restored), so memory stays small, and entries
@@ -12,7 +11,7 @@ public final class RateLimiter: Sendable {
     private let shards: [Shard]
 
     private final class Shard: Sendable {
-        let table = Mutex([IdentityKey: Double]())
+        let table = Locked([IdentityKey: Double]())
     }
 
     /// Allows `perMinute` requests per identity in any minute; remembers at most `maxEntries`.

@@ -39,7 +39,7 @@ public final class Metrics: Sendable {
 
     /// One worker's counters.
     public final class Shard: Sendable {
-        let counters = Mutex(Counters())
+        let counters = Locked(Counters())
 
         func recordRequest(route: String, status: Int, coalesced: Bool) {
             counters.withLock {
@@ -64,7 +64,7 @@ public final class Metrics: Sendable {
         }
     }
 
-    private let shards = Mutex<[Shard]>([])
+    private let shards = Locked<[Shard]>([])
     /// For callers that are not workers (tests, tools).
     private let common: Shard
     /// Workers handling a request right now.
