@@ -139,7 +139,9 @@ enum Supervisor {
         }
     }
 
-    /// Starts this same program as a child serving `socket` on its fd 0, with no signal blocked.
+    /// Starts this same program as a child serving `socket` on its fd 0. The child starts with
+    /// the stop and reload signals blocked, as its server keeps them for its signal thread: a
+    /// SIGHUP relayed while it was still starting would otherwise kill it (the default action).
     private static func spawn(socket: ListenSocket, arguments: [String], log: Log) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         var attributes = posix_spawnattr_t()
@@ -147,13 +149,14 @@ enum Supervisor {
         defer { posix_spawn_file_actions_destroy(&actions) }
         guard posix_spawnattr_init(&attributes) == 0 else { return nil }
         defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&blocked, signal) }
         var defaults = sigset_t()
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGCHLD)
         guard posix_spawn_file_actions_adddup2(&actions, socket.fd, 0) == 0,
-            posix_spawnattr_setsigmask(&attributes, &none) == 0,
+            posix_spawnattr_setsigmask(&attributes, &blocked) == 0,
             posix_spawnattr_setsigdefault(&attributes, &defaults) == 0,
             posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)) == 0
         else {
