@@ -41,7 +41,10 @@ public enum FastCGIServer {
     /// Ignores SIGPIPE: a client that aborts makes nginx close the connection, and a write to it
     /// must fail with EPIPE rather than kill the process. Call first thing in `main`.
     public static func ignoreBrokenPipes() {
-        signal(SIGPIPE, SIG_IGN)
+        // sigaction(2) fails only for an invalid signal or handler, and these are valid.
+        var ignore = sigaction()
+        ignore.__sigaction_handler.sa_handler = SIG_IGN
+        precondition(sigaction(SIGPIPE, &ignore, nil) == 0, "sigaction(SIGPIPE, SIG_IGN) failed")
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
@@ -56,7 +59,10 @@ public enum FastCGIServer {
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
-        pthread_sigmask(SIG_BLOCK, &stopSignals, nil)
+        guard pthread_sigmask(SIG_BLOCK, &stopSignals, nil) == 0 else {
+            options.log.error("signal_setup_failed")
+            exit(1)
+        }
 
         guard FCGX_Init() == 0 else {
             options.log.error("fastcgi_init_failed")
@@ -77,7 +83,7 @@ public enum FastCGIServer {
 
         while true {
             var received: Int32 = 0
-            sigwait(&stopSignals, &received)
+            guard sigwait(&stopSignals, &received) == 0 else { continue }
             if received == SIGHUP {
                 if let onReload { onReload() } else { options.log.info("signal_ignored", ["signal": "HUP"]) }
                 continue
@@ -129,7 +135,10 @@ public enum FastCGIServer {
         // libfcgi never accepts here: the gate does (listen socket -1), and libfcgi reads a
         // connection only once a whole request head is waiting on it (docs/PITFALLS.md #24).
         var request = FCGX_Request()
-        FCGX_InitRequest(&request, -1, 0)
+        guard FCGX_InitRequest(&request, -1, 0) == 0 else {
+            options.log.error("worker_setup_failed", ["index": String(index), "error": "FCGX_InitRequest failed"])
+            exit(1)
+        }
         var connection: Int32 = -1
         var accepted = index  // staggers the workers' listen-queue samples
         while true {

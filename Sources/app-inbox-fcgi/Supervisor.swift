@@ -33,7 +33,10 @@ enum Supervisor {
         var signals = sigset_t()
         sigemptyset(&signals)
         for signal in [SIGTERM, SIGINT, SIGHUP, SIGCHLD] { sigaddset(&signals, signal) }
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        guard pthread_sigmask(SIG_BLOCK, &signals, nil) == 0 else {
+            log.error("signal_setup_failed")
+            return 1
+        }
 
         var restarts = 0
         var backoffMs = 0.0

@@ -8,8 +8,10 @@ public final class ConditionLock: @unchecked Sendable {
 
     /// Creates an unlocked lock.
     public init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        // Neither can fail with default attributes on Linux; checked anyway.
+        let mutexStatus = pthread_mutex_init(mutex, nil)
+        let conditionStatus = pthread_cond_init(condition, nil)
+        precondition(mutexStatus == 0 && conditionStatus == 0, "pthread init: \(mutexStatus), \(conditionStatus)")
     }
 
     deinit {
