@@ -1,4 +1,5 @@
 import AppInbox
+import CFastCGI
 import Glibc
 
 /// One worker's door between the listening socket and libfcgi. The worker accepts connections
@@ -48,17 +49,12 @@ final class ConnectionGate {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let fd = withUnsafeMutablePointer(to: &peer) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.accept(listener, $0, &length)
+                    cfastcgi_accept(listener, $0, &length)
                 }
             }
             if fd < 0 {
                 if errno == EINTR || errno == ECONNABORTED { continue }
                 return nil
-            }
-            // No accept4 in Swift's Glibc module; nothing execs in a serving process meanwhile.
-            guard fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 else {
-                close(fd)
-                continue
             }
             guard peers.allows(peer) else {
                 refusals("peer not in FCGI_WEB_SERVER_ADDRS")
