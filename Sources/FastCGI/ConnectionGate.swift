@@ -6,7 +6,7 @@ import Glibc
 /// itself (so that it sees the peer and can bound the wait for a request) and hands libfcgi a
 /// connection only once a whole, acceptable request head waits in its receive queue: libfcgi
 /// would otherwise block on it for ever, hold params without a bound, and act on management
-/// records it cannot answer safely (`RequestHead`, docs/PITFALLS.md).
+/// records it cannot answer safely (`RequestHead`; docs/PITFALLS.md #3, #5, #6, #24).
 final class ConnectionGate {
     /// What waiting for the next request on a connection came to.
     enum Outcome {

@@ -6,7 +6,7 @@ import Glibc
 enum FastCGIConnection {
     /// Reads the request's input stream to its end, keeping at most `Request.maxBodyBytes`.
     /// Reading to the end matters even for GET: with keep-conn, an unread closing FCGI_STDIN
-    /// record would stall the next request on the same connection (PITFALLS.md #15).
+    /// record would stall the next request on the same connection (docs/PITFALLS.md #15).
     static func readBody(_ request: inout FCGX_Request) -> [UInt8] {
         var body: [UInt8] = []
         // A stack buffer: most requests (GETs) have no body, and a heap chunk per request would

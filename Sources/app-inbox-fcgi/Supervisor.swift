@@ -7,7 +7,7 @@ import Glibc
 /// that serves that socket as fd 0 (the spawn-fcgi way), restarting the child when it dies
 /// abnormally. Connections queue on the socket meanwhile, so a crash costs the requests in
 /// flight, not the service. This is the defence against a crash we cannot rule out inside
-/// libfcgi (docs/PITFALLS.md: the FCGI_GET_VALUES stack overflow), after PHP-FPM's master.
+/// libfcgi (docs/PITFALLS.md #3, #25), after PHP-FPM's master.
 ///
 /// Only signals reach the parent: it loads no curl, no OpenSSL, and reads no request.
 enum Supervisor {

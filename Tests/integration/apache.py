@@ -21,7 +21,7 @@ BASE_MODULES = ["mpm_event", "authz_core", "authz_host", "authz_user", "authn_co
 
 
 def apache_user():
-    """As root, Apache must hand its children to an unprivileged user (PITFALLS #16)."""
+    """As root, Apache must hand its children to an unprivileged user (docs/PITFALLS.md #16)."""
     if os.geteuid() != 0:
         return None
     for name in ("www-data", "apache", "nobody"):

@@ -16,7 +16,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def workdir():
     path = tempfile.mkdtemp(prefix="app-inbox-it-")
-    os.chmod(path, 0o755)  # nginx workers must reach the files (PITFALLS #16)
+    os.chmod(path, 0o755)  # nginx workers must reach the files (docs/PITFALLS.md #16)
     yield path
     if os.environ.get("KEEP_TEST_DIR") != "1":
         shutil.rmtree(path, ignore_errors=True)

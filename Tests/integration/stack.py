@@ -81,7 +81,7 @@ def nginx_config(prefix, servers, upstreams=""):
     prefix = Path(prefix)
     for sub in ("body", "fastcgi", "proxy", "uwsgi", "scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
-    # As root, nginx's workers would run as nobody and could not reach our files (PITFALLS #16).
+    # As root, nginx's workers would run as nobody and could not reach our files (docs/PITFALLS.md #16).
     user = "user root;" if os.geteuid() == 0 else ""
     return f"""
 {user}

@@ -79,7 +79,7 @@ def socket_peers(path):
 
 def private_dir(path):
     path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o755)  # Apache's children run as www-data when we are root (PITFALLS #16)
+    os.chmod(path, 0o755)  # Apache's children run as www-data when we are root (docs/PITFALLS.md #16)
     return path
 
 
@@ -168,8 +168,20 @@ def test_proxy_fcgi_healthz_is_open_to_local_monitoring(proxy):
     assert (status, body) == (200, b"ok\n")
 
 
+def test_init_js_is_open_and_status_is_local_under_proxy_fcgi_and_fcgid(proxy, fcgid):
+    """Signed-out visitors' pages load init.js, so it needs no password; status is for operators:
+    local addresses only (here, 127.0.0.1), without the password, as in nginx/app-inbox.conf."""
+    for server, name in ((proxy, "app-inbox-proxy.conf"), (fcgid, "app-inbox-fcgid.conf")):
+        status, headers, _ = get(server.port, "/app-inbox/init.js", auth=None)
+        assert status == 200 and headers["content-type"].startswith("application/javascript"), (name, status)
+        status, _, body = get(server.port, "/app-inbox/status", auth=None)
+        assert status == 200 and b'"workers"' in body, (name, status)
+        assert get(server.port, "/app-inbox/token", auth=None)[0] == 401, name
+        assert re.search(r'<Location "/app-inbox/status">\s*Require local\s*</Location>', example(name)), name
+
+
 def test_proxy_fcgi_reuses_its_connections(proxy, app):
-    """enablereuse=on: sequential requests share kept connections and none stalls (PITFALLS #15)."""
+    """enablereuse=on: sequential requests share kept connections and none stalls (docs/PITFALLS.md #15)."""
     started = time.monotonic()
     for _ in range(12):
         assert get(proxy.port, "/app-inbox/token")[0] == 200
@@ -285,6 +297,24 @@ def test_shared_hosting_routes_answer_like_the_responder(shared, app):
     for method, path in [("GET", "/app-inbox/healthz"), ("GET", "/app-inbox/nope"), ("PUT", "/app-inbox/token"),
                          ("POST", "/app-inbox/token")]:
         assert answer(shared.port, path, method) == answer(app.basic_port, path, method), (method, path)
+
+
+def test_shared_hosting_opens_init_js_and_healthz_only(shared, sandbox):
+    """init.js and healthz answer without the password (signed-out visitors' pages load init.js);
+    every other route asks for it, however the request line mentions init.js; status needs the
+    password and a request from the server itself (127.0.0.1 here)."""
+    status, headers, _ = get(shared.port, "/app-inbox/init.js?lang=en", auth=None)
+    assert status == 200 and headers["content-type"].startswith("application/javascript"), shared.error_log()
+    status, _, body = get(shared.port, "/app-inbox/healthz", auth=None)
+    assert (status, body) == (200, b"ok\n")
+    for path in ("/app-inbox/token", "/app-inbox/token?x=/init.js", "/app-inbox/init.js/../token",
+                 "/app-inbox/status"):
+        assert get(shared.port, path, auth=None)[0] == 401, path
+    status, _, body = get(shared.port, "/app-inbox/token/../init.js", auth=None)
+    assert status == 404 and b"token" not in body, (status, body)
+    status, _, body = get(shared.port, "/app-inbox/status")
+    assert status == 200 and b'"workers"' in body
+    assert sandbox.requests() == []
 
 
 def test_shared_hosting_env_file_and_binary_cannot_be_fetched(shared):

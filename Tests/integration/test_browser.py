@@ -2,7 +2,7 @@
 
 For each sign-in state and language the page records what happened (the init call the demo
 widget received, the page's fetches, the tokens, every error and console.error) into
-#observations, which the test reads from `--dump-dom` (PITFALLS #13). A page on another site
+#observations, which the test reads from `--dump-dom` (docs/PITFALLS.md #13). A page on another site
 tries to read the token with the visitor's cookies. The signed-in page's screenshot is kept in
 $APP_INBOX_ARTIFACTS (default: <temp dir>/app-inbox-fcgi-artifacts); with UPDATE_SCREENSHOT=1 it
 also replaces docs/demo.png.
@@ -45,7 +45,7 @@ class Demo:
     def __init__(self, directory):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o755)  # nginx's workers reach the sockets and certificates (PITFALLS #16)
+        os.chmod(self.dir, 0o755)  # nginx's workers reach the sockets and certificates (docs/PITFALLS.md #16)
         self.port, self.other_port, self.sandbox_port = free_port(), free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("APP_INBOX_")}
         env.update(DEMO_DIR=str(self.dir), DEMO_PORT=str(self.port), DEMO_OTHER_PORT=str(self.other_port),
@@ -86,7 +86,7 @@ def chromium(url, profile, *args, budget_ms=8000):
     command = [CHROMIUM, "--headless", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                "--disable-extensions", f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", *args, url]
     if os.geteuid() == 0:
-        command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise (PITFALLS #13)
+        command.insert(1, "--no-sandbox")  # Chromium refuses to run as root otherwise (docs/PITFALLS.md #13)
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout

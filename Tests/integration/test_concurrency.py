@@ -62,7 +62,7 @@ def test_coalescing_never_mixes_identities(app, sandbox):
 
 
 def test_sequential_requests_on_kept_connections_never_stall(app, sandbox):
-    # With keep-conn, an unread FCGI_STDIN end record stalls the next request (PITFALLS #15).
+    # With keep-conn, an unread FCGI_STDIN end record stalls the next request (docs/PITFALLS.md #15).
     for n in range(40):
         started = time.monotonic()
         method = "POST" if n % 2 else "GET"

@@ -6,6 +6,7 @@ way systemd runs them (there is no systemd as PID 1 here): the socket unit's lis
 fd 0 (StandardInput=socket), the key in a credentials directory (%d), and plain socket activation
 (LISTEN_FDS) through systemd-socket-activate."""
 
+import base64
 import http.client
 import http.server
 import os
@@ -17,10 +18,11 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, nginx_config, stop, wait_for_port
+from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, nginx_config, stop
 
 PREFIX = "/usr"
 
@@ -91,7 +93,8 @@ def test_service_unit_declares_the_hardening(installed):
     service = unit(installed, "app-inbox-fcgi.service")
     for setting in ("DynamicUser=yes", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes",
                     "Restart=on-failure", "StandardInput=socket", "StandardOutput=journal", "StandardError=journal",
-                    "LoadCredential=api-key:/etc/app-inbox/api-key", "Environment=APP_INBOX_API_KEY_FILE=%d/api-key"):
+                    "LoadCredential=api-key:/etc/app-inbox/api-key", "Environment=APP_INBOX_API_KEY_FILE=%d/api-key",
+                    "LimitCORE=0", "Environment=SWIFT_BACKTRACE=enable=no"):
         assert setting in service.splitlines(), setting
     socket_unit = unit(installed, "app-inbox-fcgi.socket")
     assert directives(socket_unit, "ListenStream")[0] == "/run/app-inbox/app-inbox.sock"
@@ -125,8 +128,9 @@ def fetch(port, email="alice@example.com"):
 
 def service_environment(service, credentials, sandbox):
     """Environment= as systemd sets it (with %d the credentials directory), plus the settings that
-    /etc/app-inbox/app-inbox.env (EnvironmentFile=) would add."""
-    env = {"PATH": "/usr/bin:/bin"}
+    /etc/app-inbox/app-inbox.env (EnvironmentFile=) would add, and the INVOCATION_ID that systemd
+    gives every service (the responder then leaves restarting to Restart=)."""
+    env = {"PATH": "/usr/bin:/bin", "INVOCATION_ID": "0123456789abcdef0123456789abcdef"}
     for assignment in directives(service, "Environment"):
         name, value = assignment.split("=", 1)
         env[name] = value.replace("%d", str(credentials))
@@ -164,6 +168,9 @@ def test_service_serves_the_socket_units_socket_on_fd_0(installed, sandbox, tmp_
         status, body = fetch(port)
         assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-'), journal.read_text()
         assert "listening" in journal.read_text() and API_KEY not in journal.read_text()
+        # Under systemd the service serves in one process: Restart= does the supervising.
+        assert "child_started" not in journal.read_text()
+        assert Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split() == []
     finally:
         nginx.stop()
         assert stop(proc) == 0
@@ -215,25 +222,31 @@ class SessionChecker(http.server.BaseHTTPRequestHandler):
 
 
 def uncommented_upstream(example_text, address):
-    """The example's `upstream app_inbox {}` block, which it keeps commented for the http {} context."""
+    """The example's `upstream app_inbox {}` block, which it keeps commented for the http {} context.
+    Its live server line is the systemd socket unit's socket; `address` replaces it."""
     lines = example_text.splitlines()
     start = lines.index("# upstream app_inbox {")
     end = lines.index("# }", start)
     block = "\n".join(line[2:] if line.startswith("# ") else "" for line in lines[start:end + 1])
-    assert "server 127.0.0.1:9000;" in block
-    return block.replace("server 127.0.0.1:9000;", f"server {address};")
+    live = "    server unix:/run/app-inbox/app-inbox.sock;"
+    assert live in block.splitlines(), block
+    return block.replace(live, f"    server {address};")
 
 
 def test_nginx_example_with_its_session_check(sandbox, tmp_path):
     os.chmod(tmp_path, 0o755)
     checker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SessionChecker)
     threading.Thread(target=checker.serve_forever, daemon=True).start()
-    fcgi_port = free_port()
+    socket_path = tmp_path / "app-inbox.sock"
     env = {"PATH": "/usr/bin:/bin", "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
-           "APP_INBOX_CA_FILE": str(sandbox.ca), "APP_INBOX_RATE_LIMIT_PER_MIN": "0"}
-    app = subprocess.Popen([str(APP_BIN), "--listen", f"127.0.0.1:{fcgi_port}", "--threads", "16"], env=env,
+           "APP_INBOX_CA_FILE": str(sandbox.ca), "APP_INBOX_RATE_LIMIT_PER_MIN": "0",
+           "APP_INBOX_SOCKET_MODE": "666"}  # our nginx workers are not in the socket unit's group
+    app = subprocess.Popen([str(APP_BIN), "--listen", f"unix:{socket_path}", "--threads", "16"], env=env,
                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "app.log", "wb"))
-    wait_for_port(fcgi_port, proc=app)
+    deadline = time.monotonic() + 10
+    while not socket_path.exists():
+        assert app.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
+        time.sleep(0.02)
     example = (ROOT / "nginx/app-inbox.conf").read_text()
     prefix = tmp_path / "nginx"
     prefix.mkdir()
@@ -242,7 +255,7 @@ def test_nginx_example_with_its_session_check(sandbox, tmp_path):
     snippet.write_text(example.replace("http://127.0.0.1:8000/", f"http://127.0.0.1:{checker.server_port}/"))
     port = free_port()
     servers = f"server {{ listen 127.0.0.1:{port}; include {snippet}; }}"
-    nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"127.0.0.1:{fcgi_port}")),
+    nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"unix:{socket_path}")),
                   [port])
 
     def request(path="/app-inbox/token", headers=None):
@@ -263,7 +276,17 @@ def test_nginx_example_with_its_session_check(sandbox, tmp_path):
         status, body = request(headers={"Cookie": "session=alice", "X-User-Email": "+380501234567"})
         assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-')
         assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}'] * 2
+        # A client's own Basic-auth name reaches nobody: the example pins REMOTE_USER before
+        # `include fastcgi_params`, and the identity is the checker's.
+        basic = {"Authorization": "Basic " + base64.b64encode(b"victim@example.com:x").decode()}
+        status, body = request(headers={"Cookie": "session=alice", **basic})
+        assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-'), body
+        assert request(headers=basic)[0] == 401
         assert request("/app-inbox/healthz") == (200, b"ok\n")  # open to 127.0.0.1 without a session
+        # init.js needs no session (here 404: the example's responder has no site id); status is local.
+        assert request("/app-inbox/init.js")[0] == 404
+        status, body = request("/app-inbox/status")
+        assert status == 200 and b'"workers"' in body
     finally:
         nginx.stop()
         stop(app)

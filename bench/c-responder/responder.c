@@ -1,6 +1,6 @@
 /* The FastCGI ceiling for bench/run: the least a multithreaded libfcgi responder can do per
- * request. N threads accept on one socket (no lock around FCGX_Accept_r: PITFALLS.md #1), read
- * each request's input to its end (PITFALLS.md #15) and answer a fixed token with the same
+ * request. N threads accept on one socket (no lock around FCGX_Accept_r: docs/PITFALLS.md #1), read
+ * each request's input to its end (docs/PITFALLS.md #15) and answer a fixed token with the same
  * headers and body that app-inbox-fcgi sends.
  *
  *   cc -O2 -pthread -o responder responder.c -lfcgi

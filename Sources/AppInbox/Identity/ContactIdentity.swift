@@ -4,7 +4,7 @@
 /// strings by Unicode canonical equivalence, so `"josé"` (NFC) equals `"jose\u{301}"` (NFD) and
 /// `"K"` equals KELVIN SIGN, yet eSputnik sees different bytes and so different contacts.
 /// Single flight keys on this type; a `String`-equal key once handed one user another's token
-/// (docs/PITFALLS.md).
+/// (docs/PITFALLS.md #7).
 public struct ContactIdentity: Sendable, Hashable {
     /// The user's email, if the web server passed one.
     public var email: String?
