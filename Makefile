@@ -28,6 +28,14 @@ integration:
 	$(SWIFT) build -c release
 	APP_INBOX_BIN_DIR=$(BIN) python3 -m pytest -q Tests/integration
 
+# libFuzzer targets for the parsers (Fuzz/README.md), in .build-fuzz/: 300 s each, or 30 s each.
+.PHONY: fuzz fuzz-quick
+fuzz:
+	scripts/fuzz --seconds 300
+
+fuzz-quick:
+	scripts/fuzz --seconds 30
+
 # nginx on 127.0.0.1:8080 in front of app-inbox-fcgi and the eSputnik sandbox; Ctrl-C stops all.
 run: build
 	@scripts/demo
