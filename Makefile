@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release
 
-.PHONY: all deps build test unit integration run clean static dist install
+.PHONY: all deps build test unit integration sanitize run clean static dist install
 
 all: build
 
@@ -12,14 +12,22 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# Unit tests (Swift Testing), the integration suite (pytest) through a real nginx, and the
-# benchmark harness's quick mode (every contender must answer 200s; see BENCHMARKS.md).
+# Unit tests (Swift Testing), the integration suite (pytest) through a real nginx, the
+# benchmark harness's quick mode (every contender must answer 200s; see BENCHMARKS.md), every
+# fuzz target for 30 s, and the unit and hardest integration tests under ASan and TSan.
 test:
 	@scripts/install-deps --test --bench
 	$(SWIFT) build -c release
 	$(SWIFT) test
 	APP_INBOX_BIN_DIR=$(BIN) python3 -m pytest -q Tests/integration
 	APP_INBOX_BIN_DIR=$(BIN) bench/run --quick
+	scripts/fuzz --seconds 30
+	scripts/sanitize
+
+# The unit tests and the hardest integration tests under AddressSanitizer and ThreadSanitizer.
+sanitize:
+	@scripts/install-deps --test
+	scripts/sanitize
 
 unit:
 	$(SWIFT) test
@@ -89,4 +97,4 @@ install: static
 	$(call copy-examples,$(DESTDIR)$(DOCDIR)/examples)
 
 clean:
-	rm -rf .build .build-dist dist .demo
+	rm -rf .build .build-dist .build-fuzz .build-asan .build-tsan dist .demo

@@ -123,4 +123,15 @@ struct EnvFileTests {
         #expect(config.apiKey == "sk-from-file")
         #expect(config.basePath == "/inbox")
     }
+
+    /// Delimiters are found by scalar: a combining mark after a quote, `=` or backslash, or a
+    /// prepended mark before one, makes a single Character with it (found by fuzzing).
+    @Test func marksNextToDelimitersDoNotHideThem() throws {
+        #expect(try parsed("A=\"x\u{601}\"") == ["A": "x\u{601}"])
+        #expect(try parsed("A=\u{301}1") == ["A": "\u{301}1"])
+        #expect(try parsed("A=\"\u{301}x\"") == ["A": "\u{301}x"])
+        #expect(try parsed("A=\"\\`\u{301}\"") == ["A": "`\u{301}"])
+        #expect(problem("A=\"x\"\u{301}") != nil)  // text after the closing quote
+        #expect(try parsed("#\u{301} comment\nA=1") == ["A": "1"])
+    }
 }

@@ -93,4 +93,10 @@ struct LanguageNegotiationTests {
     func malformedQvalues(_ text: String) {
         #expect(LanguageNegotiation.qvalue(text) == nil)
     }
+
+    /// A comma that a combining mark follows still separates ranges (found by fuzzing).
+    @Test func aMarkAfterACommaDoesNotSwallowTheNextRange() {
+        #expect(negotiation.choose(lang: nil, acceptLanguage: "uk,\u{301}x") == "uk")
+        #expect(negotiation.choose(lang: nil, acceptLanguage: "\u{301}x,de") == "de")
+    }
 }

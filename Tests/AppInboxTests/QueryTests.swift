@@ -63,4 +63,17 @@ extension String {
     fileprivate func replacingPlus() -> String {
         String(map { $0 == "+" ? " " : $0 })
     }
+
+    /// `&` and `=` are found by byte even where a combining mark follows (found by fuzzing).
+    @Test func combiningMarksDoNotJoinPairs() {
+        let query = Query("a&\u{301}=1&lang=uk")
+        #expect(query.items.count == 3)
+        #expect(query["\u{301}"] == "1")
+        #expect(query["lang"] == "uk")
+    }
+
+    @Test func theQueryOfARequestURIIsFoundByByte() {
+        let request = Request(params: ["REQUEST_URI": "/app-inbox/init.js?\u{301}&lang=uk"])
+        #expect(RequestTarget.query(of: request)["lang"] == "uk")
+    }
 }

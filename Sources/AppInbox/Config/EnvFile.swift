@@ -5,6 +5,10 @@
 /// single quotes (literal), double quotes (where only `\"`, `\\`, `` \` `` and `\$` are escapes, as
 /// in systemd; any other backslash is kept), and a trailing
 /// backslash that continues a line. Whitespace around unquoted values is dropped.
+///
+/// Read by Unicode scalar throughout, never by `Character`: a quote, `=` or backslash that a
+/// combining mark follows (or a prepended mark precedes) is one Character with it, and a
+/// Character-wise parser would miss the delimiter.
 public enum EnvFile {
     /// Parses the file's text; a malformed line is reported with its number.
     public static func parse(_ text: String) -> Result<[String: String], ConfigProblem> {
@@ -14,13 +18,15 @@ public enum EnvFile {
         var pendingStart = 0
         // Split on scalars: "\r\n" is a single Character, so a Character split would miss CRLF files.
         for (offset, rawLine) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = String(String.UnicodeScalarView(rawLine))
-            if line.hasSuffix("\r") { line.removeLast() }
+            var scalars = String.UnicodeScalarView(rawLine)
+            if scalars.last == "\r" { scalars.removeLast() }
             if pending.isEmpty { pendingStart = offset + 1 }
-            if line.hasSuffix("\\"), !isComment(pending + line) {
-                pending += line.dropLast()
+            if scalars.last == "\\", !isComment(pending + String(scalars)) {
+                scalars.removeLast()
+                pending += String(scalars)
                 continue
             }
+            let line = String(scalars)
             logicalLines.append((pendingStart, pending + line))
             pending = ""
         }
@@ -29,8 +35,8 @@ public enum EnvFile {
         for (number, line) in logicalLines {
             let content = Config.trimmed(line)
             if content.isEmpty || isComment(content) { continue }
-            var assignment = Substring(content)
-            if assignment.hasPrefix("export ") { assignment = assignment.dropFirst("export ".count) }
+            var assignment = Substring(content).unicodeScalars
+            if assignment.starts(with: "export ".unicodeScalars) { assignment = assignment.dropFirst("export ".count) }
             guard let equals = assignment.firstIndex(of: "=") else {
                 return .failure(ConfigProblem("line \(number)", "expected KEY=value"))
             }
@@ -47,30 +53,30 @@ public enum EnvFile {
     }
 
     private static func isComment(_ line: String) -> Bool {
-        let content = Config.trimmed(line)
-        return content.hasPrefix("#") || content.hasPrefix(";")
+        let first = Config.trimmed(line).unicodeScalars.first
+        return first == "#" || first == ";"
     }
 
-
     private static func parseValue(_ raw: String) -> String? {
-        guard let quote = raw.first, quote == "\"" || quote == "'" else { return raw }
-        var value = ""
+        let scalars = raw.unicodeScalars
+        guard let quote = scalars.first, quote == "\"" || quote == "'" else { return raw }
+        var value = String.UnicodeScalarView()
         var escaped = false
         var closed = false
-        for character in raw.dropFirst() {
+        for scalar in scalars.dropFirst() {
             if closed { return nil }  // text after the closing quote
             if escaped {
-                if !"\"\\`$".contains(character) { value.append("\\") }
-                value.append(character)
+                if !"\"\\`$".unicodeScalars.contains(scalar) { value.append("\\") }
+                value.append(scalar)
                 escaped = false
-            } else if character == "\\", quote == "\"" {
+            } else if scalar == "\\", quote == "\"" {
                 escaped = true
-            } else if character == quote {
+            } else if scalar == quote {
                 closed = true
             } else {
-                value.append(character)
+                value.append(scalar)
             }
         }
-        return closed ? value : nil
+        return closed ? String(value) : nil
     }
 }

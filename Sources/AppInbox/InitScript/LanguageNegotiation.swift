@@ -57,17 +57,21 @@ public struct LanguageNegotiation: Sendable, Equatable {
         var weight: Int
     }
 
-    /// Parses `uk-UA,uk;q=0.9,*;q=0.1`; malformed ranges and weights are skipped.
+    /// Parses `uk-UA,uk;q=0.9,*;q=0.1`; malformed ranges and weights are skipped. Split by
+    /// byte: a `,` that a combining mark follows is not a `,` Character, and would swallow the
+    /// next range.
     static func ranges(_ header: String) -> [Range] {
         var ranges: [Range] = []
-        for item in header.split(separator: ",").prefix(maxRanges) {
-            var parts = item.split(separator: ";").map { Config.trimmed(String($0)) }
+        for item in header.utf8.split(separator: UInt8(ascii: ",")).prefix(maxRanges) {
+            var parts = item.split(separator: UInt8(ascii: ";")).map { Config.trimmed(String(Substring($0))) }
             guard !parts.isEmpty else { continue }
             let tag = parts.removeFirst().lowercased()
             guard isRange(tag) else { continue }
             var weight: Int? = 1000
             for parameter in parts {
-                let pair = parameter.split(separator: "=", maxSplits: 1).map { Config.trimmed(String($0)) }
+                let pair = parameter.utf8.split(separator: UInt8(ascii: "="), maxSplits: 1).map {
+                    Config.trimmed(String(Substring($0)))
+                }
                 if pair.count == 2, pair[0].lowercased() == "q" { weight = qvalue(pair[1]) }
             }
             if let weight { ranges.append(Range(tag: tag, weight: weight)) }

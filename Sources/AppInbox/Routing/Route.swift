@@ -45,8 +45,9 @@ public enum RequestTarget {
     /// The query string: `QUERY_STRING`, else what follows `?` in `REQUEST_URI`.
     public static func query(of request: Request) -> Query {
         if let query = request.string("QUERY_STRING") { return Query(query) }
-        if let uri = request.string("REQUEST_URI"), let mark = uri.firstIndex(of: "?") {
-            return Query(String(uri[uri.index(after: mark)...]))
+        // By byte: as a Character, `?` followed by a combining mark is not `?` at all.
+        if let uri = request.string("REQUEST_URI"), let mark = uri.utf8.firstIndex(of: UInt8(ascii: "?")) {
+            return Query(String(uri[uri.utf8.index(after: mark)...]))
         }
         return Query("")
     }
