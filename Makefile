@@ -73,6 +73,7 @@ dist: static
 	rm -rf dist/$(DIST_NAME) && mkdir -p dist/$(DIST_NAME)
 	install -m 755 $(STATIC_BIN) dist/$(DIST_NAME)/app-inbox-fcgi
 	install -m 644 INSTALL README.md man/app-inbox-fcgi.8 dist/$(DIST_NAME)/
+	install -d dist/$(DIST_NAME)/docs && install -m 644 docs/*.md dist/$(DIST_NAME)/docs/
 	$(call copy-examples,dist/$(DIST_NAME))
 	tar -C dist --owner=0 --group=0 --sort=name -czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
 	@echo "dist/$(DIST_NAME).tar.gz"
@@ -95,6 +96,7 @@ install: static
 	$(REPREFIX) systemd/app-inbox-fcgi.socket > $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.socket
 	chmod 644 $(DESTDIR)$(MANDIR)/man8/app-inbox-fcgi.8 $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.*
 	$(call copy-examples,$(DESTDIR)$(DOCDIR)/examples)
+	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
 	rm -rf .build .build-dist .build-fuzz .build-asan .build-tsan dist .demo

@@ -90,20 +90,28 @@ final class ConnectionGate {
     func awaitRequest(on fd: Int32) -> Outcome {
         let deadline = MonotonicClock.nowMs() + Double(idleTimeoutMs)
         var pauseMs = 1
+        // Poll first: on a kept connection the next request is rarely there yet when the last
+        // answer has just gone out, and a peek that finds nothing would be one syscall more.
+        var mustWait = true
         while true {
-            let count = recv(fd, peeked.baseAddress, peeked.count, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if count == 0 { return drop(fd, discarding: 0) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                guard errno == EAGAIN || errno == EWOULDBLOCK else { return drop(fd, discarding: 0) }
-                // Nothing waiting: sleep in poll until bytes arrive or the time is up.
+            if mustWait {
                 let remaining = Int32(max(0, deadline - MonotonicClock.nowMs()))
                 var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 let ready = poll(&entry, 1, remaining)
                 if ready == 0 { return drop(fd, discarding: 0) }  // idle: no request in time
-                if ready < 0, errno != EINTR { return drop(fd, discarding: 0) }
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    return drop(fd, discarding: 0)
+                }
+            }
+            let count = recv(fd, peeked.baseAddress, peeked.count, Int32(MSG_PEEK | MSG_DONTWAIT))
+            if count == 0 { return drop(fd, discarding: 0) }
+            if count < 0 {
+                guard errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK else { return drop(fd, discarding: 0) }
+                mustWait = errno != EINTR
                 continue
             }
+            mustWait = false
             let waiting = UnsafeRawBufferPointer(rebasing: peeked[0..<count])
             switch RequestHead.scan(waiting, maxParamsBytes: maxParamsBytes) {
             case .ready:

@@ -166,7 +166,7 @@ struct ResilienceSettingsTests {
         let summary = config.summary
         #expect(summary.contains("APP_INBOX_CACHE_TTL_S=0 (cache off)"))
         #expect(summary.contains("APP_INBOX_RATE_LIMIT_PER_MIN=60"))
-        #expect(summary.contains("APP_INBOX_MAX_UPSTREAM=6"))  // 8 threads, 2 kept for other routes
+        #expect(summary.contains("APP_INBOX_MAX_UPSTREAM=8, 6 while eSputnik stalls"))
         #expect(summary.contains("APP_INBOX_BREAKER_FAILURES=5"))
         #expect(summary.contains("APP_INBOX_ALLOWED_ORIGINS=https://shop.example"))
         #expect(summary.contains("APP_INBOX_HEALTH_STRICT=0"))

@@ -337,7 +337,8 @@ def test_dist_tarball_holds_the_binary_examples_and_install_text(dist):
     for name in ("app-inbox-fcgi", "INSTALL", "README.md", "app-inbox-fcgi.8", "nginx/app-inbox.conf",
                  "apache/app-inbox-proxy.conf", "apache/app-inbox-fcgid.conf", "apache/shared-hosting/.htaccess",
                  "apache/shared-hosting/app-inbox.cgi", "apache/shared-hosting/app-inbox.env",
-                 "systemd/app-inbox-fcgi.service", "systemd/app-inbox-fcgi.socket"):
+                 "systemd/app-inbox-fcgi.service", "systemd/app-inbox-fcgi.socket", "docs/SECURITY.md",
+                 "docs/PITFALLS.md", "docs/ARCHITECTURE.md"):
         assert (dist / name).is_file(), name
     for executable in ("app-inbox-fcgi", "apache/shared-hosting/app-inbox.cgi"):
         assert os.access(dist / executable, os.X_OK), executable

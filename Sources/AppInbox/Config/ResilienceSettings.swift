@@ -25,9 +25,9 @@ public struct ResilienceSettings: Sendable, Equatable {
     /// Creates the default settings.
     public init() {}
 
-    /// The default cap: a quarter of the workers (at least one) stay out of reach of eSputnik,
-    /// so that a stalled upstream cannot hold every worker and `healthz`, `init.js` and `status`
-    /// still answer at once. One worker can reserve nothing and keeps its one call.
+    /// The default cap while eSputnik stalls (`UpstreamAdmission`): a quarter of the workers (at
+    /// least one) stay out of its reach, so that `healthz`, `init.js` and `status` still answer
+    /// at once. One worker can reserve nothing and keeps its one call.
     public static func defaultMaxUpstream(threads: Int) -> Int {
         max(1, threads - max(1, threads / 4))
     }
@@ -65,7 +65,7 @@ extension Config {
             "APP_INBOX_NEGATIVE_TTL_S=\(settings.negativeTTLSeconds)",
             "APP_INBOX_CACHE_MAX=\(settings.cacheMax)",
             "APP_INBOX_RATE_LIMIT_PER_MIN=\(settings.rateLimitPerMinute)\(settings.rateLimitPerMinute == 0 ? " (off)" : "")",
-            "APP_INBOX_MAX_UPSTREAM=\(settings.maxUpstream ?? ResilienceSettings.defaultMaxUpstream(threads: threads))",
+            "APP_INBOX_MAX_UPSTREAM=\(settings.maxUpstream.map(String.init) ?? "\(threads), \(ResilienceSettings.defaultMaxUpstream(threads: threads)) while eSputnik stalls")",
             "APP_INBOX_BREAKER_FAILURES=\(settings.breakerFailures)",
             "APP_INBOX_BREAKER_COOLDOWN_S=\(settings.breakerCooldownSeconds)",
             "APP_INBOX_ALLOWED_ORIGINS=\(settings.allowedOrigins.isEmpty ? "(any same-site)" : settings.allowedOrigins.joined(separator: ","))",

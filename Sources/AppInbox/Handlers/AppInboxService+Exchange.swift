@@ -6,14 +6,13 @@ extension AppInboxService {
         counters: Metrics.Shard
     ) -> ExchangeOutcome {
         // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
-        guard metrics.upstreamInFlight.add(1, ordering: .relaxed).newValue <= upstreamCapacity else {
-            metrics.upstreamInFlight.subtract(1, ordering: .relaxed)
+        let started = MonotonicClock.nowMs()
+        guard admission.admit(nowMs: started) else {
             counters.count(\.upstreamCapRejected)
             return ExchangeOutcome(result: .failure(.upstreamUnavailable(retryAfter: 1)), upstreamStatus: nil, attempts: 0)
         }
-        defer { metrics.upstreamInFlight.subtract(1, ordering: .relaxed) }
+        defer { admission.finish(nowMs: MonotonicClock.nowMs()) }
 
-        let started = MonotonicClock.nowMs()
         if case .reject(let retryAfter) = breaker.withLock({ $0.decide(nowMs: started) }) {
             counters.count(\.breakerRejected)
             return ExchangeOutcome(

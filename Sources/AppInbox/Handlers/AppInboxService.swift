@@ -15,7 +15,7 @@ public final class AppInboxService: Sendable {
     let cache: TokenCache?
     let limiter: RateLimiter?
     let breaker: Locked<CircuitBreaker>
-    let upstreamCapacity: Int
+    let admission: UpstreamAdmission
     let upstream: Locked<UpstreamGeneration>
     let authFailures = ThrottledReport()
     let repeatedParams = ThrottledReport()
@@ -41,7 +41,7 @@ public final class AppInboxService: Sendable {
         limiter = resilience.rateLimitPerMinute > 0 ? RateLimiter(perMinute: resilience.rateLimitPerMinute) : nil
         breaker = Locked(
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
-        upstreamCapacity = resilience.maxUpstream ?? ResilienceSettings.defaultMaxUpstream(threads: config.threads)
+        admission = UpstreamAdmission(threads: config.threads, maxUpstream: resilience.maxUpstream)
         upstream = Locked(UpstreamGeneration(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
     }

@@ -7,7 +7,7 @@ extension AppInboxWorker {
         let report = StatusReport(
             counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
-            upstreamInFlight: metrics.upstreamInFlight.load(ordering: .relaxed), cacheEnabled: service.cache != nil,
+            upstreamInFlight: service.admission.count, cacheEnabled: service.cache != nil,
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.breaker.withLock { $0 },
             listenQueueMax: { $0 >= 0 ? $0 : nil }(metrics.listenQueueMax.load(ordering: .relaxed)))
         let noStore = Response.Header("Cache-Control", "no-store")

@@ -69,8 +69,6 @@ public final class Metrics: Sendable {
     private let common: Shard
     /// Workers handling a request right now.
     public let busyWorkers = Atomic<Int>(0)
-    /// Calls to eSputnik under way right now.
-    public let upstreamInFlight = Atomic<Int>(0)
     /// The longest listen queue the transport has seen; -1 until it reports one (unix sockets never do).
     public let listenQueueMax = Atomic<Int>(-1)
     let startedMs = MonotonicClock.nowMs()
