@@ -15,7 +15,7 @@ struct APIErrorTests {
         let response = error.response
         #expect(response.status == error.status)
         let json = try #require(JSONValue.parse(response.body))
-        #expect(json == .object(["error": .string(error.code), "message": .string(error.message)]))
+        #expect(json == .object(["error": .string(error.code.rawValue), "message": .string(error.message)]))
         #expect(!error.message.isEmpty)
     }
 
@@ -25,6 +25,15 @@ struct APIErrorTests {
         #expect(response.header("Content-Type") == "application/json")
         #expect(response.header("Cache-Control") == "no-store, private")
         #expect(response.header("X-Content-Type-Options") == "nosniff")
+    }
+
+    /// The catalog's wire codes, as README's error table lists them: renaming one breaks sites.
+    @Test func theCatalogIsTheContract() {
+        #expect(APIError.Code.allCases.map(\.rawValue) == [
+            "invalid_identity", "unauthenticated", "cross_site", "not_found", "method_not_allowed", "rate_limited",
+            "identity_param_repeated", "upstream_rejected", "upstream_auth_failed", "bad_upstream_response",
+            "upstream_unavailable", "upstream_timeout",
+        ])
     }
 
     @Test func statusesAndCodesOfTheContract() {
@@ -37,7 +46,7 @@ struct APIErrorTests {
         ]
         for (error, status, code) in expected {
             #expect(error.status == status, "\(code)")
-            #expect(error.code == code)
+            #expect(error.code.rawValue == code)
         }
     }
 
@@ -55,7 +64,7 @@ struct APIErrorTests {
     }
 
     @Test func messageIsEscapedIntoValidJSON() throws {
-        let error = APIError(status: 400, code: "invalid_identity", message: "quote \" backslash \\ </script> \u{2028} \n")
+        let error = APIError(status: 400, code: .invalidIdentity, message: "quote \" backslash \\ </script> \u{2028} \n")
         let body = error.response.body
         let json = try #require(JSONValue.parse(body))
         #expect(json["message"] == .string(error.message))

@@ -107,7 +107,7 @@ struct InitScriptCatalogTests {
                 }, basePath: "") != nil)
         let error = APIError.initScriptUnavailable
         #expect(error.status == 404)
-        #expect(error.code == "not_found")
+        #expect(error.code.rawValue == "not_found")
         #expect(error.message.contains("APP_INBOX_SITE_ID"))
     }
 }

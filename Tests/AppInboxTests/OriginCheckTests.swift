@@ -17,7 +17,7 @@ struct OriginCheckTests {
     @Test func crossSiteFetchIsRefusedWith403() throws {
         let error = try #require(OriginCheck.verdict(request(fetchSite: "cross-site"), allowedOrigins: []))
         #expect(error.status == 403)
-        #expect(error.code == "cross_site")
+        #expect(error.code.rawValue == "cross_site")
         #expect(error.retryAfter == nil)
         let response = error.response
         #expect(response.status == 403)
@@ -29,7 +29,7 @@ struct OriginCheckTests {
     @Test func crossSiteIsRefusedEvenFromAnAllowedOrigin() {
         #expect(
             OriginCheck.verdict(request(origin: "https://shop.example", fetchSite: "cross-site"), allowedOrigins: shop)?.code
-                == "cross_site")
+                .rawValue == "cross_site")
     }
 
     @Test(arguments: ["same-origin", "same-site", "none"])
@@ -62,8 +62,8 @@ struct OriginCheckTests {
         let allowed = ["https://shop.example", "http://localhost:8080"]
         #expect(OriginCheck.verdict(request(origin: "http://localhost:8080"), allowedOrigins: allowed) == nil)
         #expect(OriginCheck.verdict(request(origin: "https://shop.example"), allowedOrigins: allowed) == nil)
-        #expect(OriginCheck.verdict(request(origin: "http://localhost:8081"), allowedOrigins: allowed)?.code == "cross_site")
-        #expect(OriginCheck.verdict(request(origin: "http://localhost"), allowedOrigins: allowed)?.code == "cross_site")
+        #expect(OriginCheck.verdict(request(origin: "http://localhost:8081"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
+        #expect(OriginCheck.verdict(request(origin: "http://localhost"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
     }
 
     @Test(arguments: [
@@ -75,7 +75,7 @@ struct OriginCheckTests {
     func otherOriginsAreRefusedWithAnAllowList(_ origin: String) {
         let error = OriginCheck.verdict(request(origin: origin, fetchSite: "same-site"), allowedOrigins: shop)
         #expect(error?.status == 403)
-        #expect(error?.code == "cross_site")
+        #expect(error?.code.rawValue == "cross_site")
     }
 
     @Test(arguments: [

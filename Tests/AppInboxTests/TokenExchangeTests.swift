@@ -149,7 +149,7 @@ struct TokenExchangeTests {
         let transport = ScriptedTransport([.after(ms: 120, status(500))])
         let (outcome, elapsed, _) = run(transport, timeoutMs: 300)
         let code = outcome.result.failure?.code
-        #expect(code == "upstream_unavailable" || code == "upstream_timeout")
+        #expect(code == .upstreamUnavailable || code == .upstreamTimeout)
         #expect(elapsed <= 300 + 40, "took \(elapsed) ms")
     }
 

@@ -38,14 +38,14 @@ struct UpstreamAttemptVerdictTests {
         let verdict = answered(200, body).verdict
         #expect(verdict == .fail(.badUpstreamResponse))
         #expect(apiError(of: verdict)?.status == 502)
-        #expect(apiError(of: verdict)?.code == "bad_upstream_response")
+        #expect(apiError(of: verdict)?.code.rawValue == "bad_upstream_response")
     }
 
     @Test func badRequestIsUpstreamRejected() {
         let verdict = answered(400, #"{"error":"no contact fields"}"#).verdict
         #expect(verdict == .fail(.upstreamRejected))
         #expect(apiError(of: verdict)?.status == 502)
-        #expect(apiError(of: verdict)?.code == "upstream_rejected")
+        #expect(apiError(of: verdict)?.code.rawValue == "upstream_rejected")
     }
 
     @Test(arguments: [401, 403])
@@ -53,7 +53,7 @@ struct UpstreamAttemptVerdictTests {
         let verdict = answered(status, "Unauthorized").verdict
         #expect(verdict == .fail(.upstreamAuthFailed))
         #expect(apiError(of: verdict)?.status == 502)
-        #expect(apiError(of: verdict)?.code == "upstream_auth_failed")
+        #expect(apiError(of: verdict)?.code.rawValue == "upstream_auth_failed")
     }
 
     @Test func tooManyRequestsIsUnavailableWithRetryAfter() {
@@ -63,7 +63,7 @@ struct UpstreamAttemptVerdictTests {
             return
         }
         #expect(error.status == 503)
-        #expect(error.code == "upstream_unavailable")
+        #expect(error.code.rawValue == "upstream_unavailable")
         #expect(error.retryAfter == 30)
         #expect(error.response.header("Retry-After") == "30")
     }
@@ -79,14 +79,14 @@ struct UpstreamAttemptVerdictTests {
         let verdict = answered(status, "oops").verdict
         #expect(verdict == .retry(.upstreamUnavailable()))
         #expect(apiError(of: verdict)?.status == 503)
-        #expect(apiError(of: verdict)?.code == "upstream_unavailable")
+        #expect(apiError(of: verdict)?.code.rawValue == "upstream_unavailable")
     }
 
     @Test func timeoutIsRetriedAsUpstreamTimeout() {
         let verdict = UpstreamAttempt.timedOut.verdict
         #expect(verdict == .retry(.upstreamTimeout))
         #expect(apiError(of: verdict)?.status == 504)
-        #expect(apiError(of: verdict)?.code == "upstream_timeout")
+        #expect(apiError(of: verdict)?.code.rawValue == "upstream_timeout")
     }
 
     @Test func connectionFailureIsRetried() {

@@ -74,8 +74,8 @@ public struct TokenExchange<Transport: UpstreamTransport> {
 
     private func report(_ attempt: UpstreamAttempt, error: APIError, identity: ContactIdentity) {
         // A refused key is reported by the service, once per interval rather than per request.
-        guard error.code != "upstream_auth_failed" else { return }
-        log.warn("upstream_failed", ["error": error.code, "reason": Self.describe(attempt), "identity": identity.masked])
+        guard error.code != .upstreamAuthFailed else { return }
+        log.warn("upstream_failed", ["error": error.code.rawValue, "reason": Self.describe(attempt), "identity": identity.masked])
     }
 
     static func describe(_ attempt: UpstreamAttempt) -> String {

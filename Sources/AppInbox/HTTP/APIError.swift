@@ -3,7 +3,7 @@ public struct APIError: Error, Sendable, Equatable {
     /// The HTTP status sent to the client.
     public var status: Int
     /// The stable machine-readable code, e.g. `invalid_identity`.
-    public var code: String
+    public var code: Code
     /// A human-readable explanation; never contains secrets or upstream bodies.
     public var message: String
     /// Seconds for a `Retry-After` header, when known.
@@ -12,7 +12,7 @@ public struct APIError: Error, Sendable, Equatable {
     public var allow: String?
 
     /// Creates an error answer.
-    public init(status: Int, code: String, message: String, retryAfter: Int? = nil, allow: String? = nil) {
+    public init(status: Int, code: Code, message: String, retryAfter: Int? = nil, allow: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
@@ -24,7 +24,7 @@ public struct APIError: Error, Sendable, Equatable {
     public var response: Response {
         var body: [UInt8] = []
         body.append(contentsOf: #"{"error":"#.utf8)
-        JSONString.append(code, to: &body)
+        JSONString.append(code.rawValue, to: &body)
         body.append(contentsOf: #","message":"#.utf8)
         JSONString.append(message, to: &body)
         body.append(UInt8(ascii: "}"))
@@ -36,47 +36,73 @@ public struct APIError: Error, Sendable, Equatable {
 }
 
 extension APIError {
-    public static func invalidIdentity(_ message: String) -> APIError {
-        APIError(status: 400, code: "invalid_identity", message: message)
+    /// Every error code the API answers with, in one place; the raw value is what a client reads
+    /// in `"error"` (README's error table lists the same).
+    public enum Code: String, Sendable, CaseIterable {
+        /// 400: an identity param is present but malformed.
+        case invalidIdentity = "invalid_identity"
+        /// 401: no identity: the user is not signed in.
+        case unauthenticated
+        /// 403: a cross-site request, or an Origin outside APP_INBOX_ALLOWED_ORIGINS.
+        case crossSite = "cross_site"
+        /// 404: no such route (or init.js without a site id).
+        case notFound = "not_found"
+        /// 405: the route does not take this method.
+        case methodNotAllowed = "method_not_allowed"
+        /// 429: this user asked too often.
+        case rateLimited = "rate_limited"
+        /// 500: the web server sent an identity param twice.
+        case identityParamRepeated = "identity_param_repeated"
+        /// 502: eSputnik refused the request itself (its 400).
+        case upstreamRejected = "upstream_rejected"
+        /// 502: eSputnik refused the API key (its 401/403).
+        case upstreamAuthFailed = "upstream_auth_failed"
+        /// 502: eSputnik answered something that is not a token.
+        case badUpstreamResponse = "bad_upstream_response"
+        /// 503: eSputnik is down, pacing us, or the breaker or the cap holds calls back.
+        case upstreamUnavailable = "upstream_unavailable"
+        /// 504: eSputnik did not answer within the deadline.
+        case upstreamTimeout = "upstream_timeout"
     }
 
-    /// The code of `repeatedIdentityParam`, for the handler that logs it.
-    public static let repeatedIdentityParamCode = "identity_param_repeated"
+    public static func invalidIdentity(_ message: String) -> APIError {
+        APIError(status: 400, code: .invalidIdentity, message: message)
+    }
 
     /// A configured identity param arrived more than once: the web server's configuration lets
     /// two values compete (under nginx, often a client's Basic-auth name in `REMOTE_USER`), so no
     /// identity is trusted and nothing goes upstream.
     public static func repeatedIdentityParam(_ name: String) -> APIError {
         APIError(
-            status: 500, code: repeatedIdentityParamCode,
+            status: 500, code: .identityParamRepeated,
             message: "The web server sent the identity param \(name) more than once; fix its configuration.")
     }
 
     public static let unauthenticated = APIError(
-        status: 401, code: "unauthenticated", message: "No signed-in user: the web server passed no identity.")
+        status: 401, code: .unauthenticated, message: "No signed-in user: the web server passed no identity.")
 
-    public static let notFound = APIError(status: 404, code: "not_found", message: "No such route.")
+    public static let notFound = APIError(status: 404, code: .notFound, message: "No such route.")
 
     public static func methodNotAllowed(allow: String) -> APIError {
         APIError(
-            status: 405, code: "method_not_allowed", message: "Method not allowed here; use \(allow).", allow: allow)
+            status: 405, code: .methodNotAllowed, message: "Method not allowed here; use \(allow).", allow: allow)
     }
 
     public static let upstreamRejected = APIError(
-        status: 502, code: "upstream_rejected", message: "eSputnik rejected the token request.")
+        status: 502, code: .upstreamRejected, message: "eSputnik rejected the token request.")
 
     public static let upstreamAuthFailed = APIError(
-        status: 502, code: "upstream_auth_failed", message: "eSputnik refused the site's API key.")
+        status: 502, code: .upstreamAuthFailed, message: "eSputnik refused the site's API key.")
 
     public static let badUpstreamResponse = APIError(
-        status: 502, code: "bad_upstream_response", message: "eSputnik sent an answer that is not a token.")
+        status: 502, code: .badUpstreamResponse, message: "eSputnik sent an answer that is not a token.")
 
     public static func upstreamUnavailable(retryAfter: Int? = nil) -> APIError {
         APIError(
-            status: 503, code: "upstream_unavailable", message: "eSputnik is unavailable; try again later.",
+            status: 503, code: .upstreamUnavailable, message: "eSputnik is unavailable; try again later.",
             retryAfter: retryAfter)
     }
 
     public static let upstreamTimeout = APIError(
-        status: 504, code: "upstream_timeout", message: "eSputnik did not answer in time.")
+        status: 504, code: .upstreamTimeout, message: "eSputnik did not answer in time.")
 }

@@ -31,7 +31,7 @@ extension AppInboxService {
                 ["cooldown_s": String(config.resilience.breakerCooldownSeconds), "reason": outcome.metricLabel])
         }
         counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
-        if case .failure(let error) = outcome.result, error.code == "upstream_auth_failed" {
+        if case .failure(let error) = outcome.result, error.code == .upstreamAuthFailed {
             reportAuthFailure(status: outcome.upstreamStatus, nowMs: finished)
         }
         if let cache, let key, case .success(let token) = outcome.result {

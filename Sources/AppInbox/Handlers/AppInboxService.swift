@@ -62,6 +62,6 @@ public final class AppInboxService: Sendable {
 
     /// Whether the process should report itself unready (`APP_INBOX_HEALTH_STRICT`).
     var isUnhealthy: Bool {
-        config.resilience.healthStrict && breaker.withLock { $0.name != "closed" }
+        config.resilience.healthStrict && breaker.withLock { !$0.isClosed }
     }
 }

@@ -10,7 +10,7 @@ extension AppInboxWorker {
         do {
             identity = try ContactIdentity.read(from: request, params: config.identityParams)
         } catch {
-            if error.code == APIError.repeatedIdentityParamCode { service.reportRepeatedParam(error) }
+            if error.code == .identityParamRepeated { service.reportRepeatedParam(error) }
             return error.response
         }
         // Masking costs a few allocations; only the info-level request line uses it.

@@ -64,6 +64,12 @@ public struct CircuitBreaker: Sendable, Equatable {
     }
 
     /// `closed`, `open` or `half_open`, for status.
+    /// Whether calls go through unhindered (for strict health).
+    public var isClosed: Bool {
+        if case .closed = state { return true }
+        return false
+    }
+
     public var name: String {
         switch state {
         case .closed: "closed"

@@ -126,7 +126,7 @@ extension ExchangeOutcome {
         switch result {
         case .success(let token): token.isEmpty ? "unknown_contact" : "token"
         case .failure where upstreamStatus == 429: "throttled"
-        case .failure(let error): error.code
+        case .failure(let error): error.code.rawValue
         }
     }
 
@@ -134,6 +134,6 @@ extension ExchangeOutcome {
     /// A refused key or request is our problem, and a 429 is eSputnik pacing us, not failing.
     var isUpstreamFailure: Bool {
         guard case .failure(let error) = result, upstreamStatus != 429 else { return false }
-        return ["upstream_unavailable", "upstream_timeout", "bad_upstream_response"].contains(error.code)
+        return [.upstreamUnavailable, .upstreamTimeout, .badUpstreamResponse].contains(error.code)
     }
 }
