@@ -1,3 +1,4 @@
+import Synchronization
 
 /// State shared by all workers: configuration, log, curl share handle, single-flight table,
 /// cache, rate limiter, circuit breaker and counters. Each worker thread gets its own
@@ -17,6 +18,9 @@ public final class AppInboxService: Sendable {
     let breaker: Locked<CircuitBreaker>
     let admission: UpstreamAdmission
     let upstream: Locked<UpstreamGeneration>
+    /// `upstream`'s generation number, readable without the lock: a worker checks it before every
+    /// exchange and takes the lock only after a reload changed it.
+    let upstreamGeneration = Atomic<Int>(0)
     let authFailures = ThrottledReport()
     let repeatedParams = ThrottledReport()
     let keyFailures = ThrottledReport()

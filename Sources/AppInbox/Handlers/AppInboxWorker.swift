@@ -75,8 +75,8 @@ public final class AppInboxWorker {
     /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests
     /// already under way finish on the old handle; only this worker's next call uses the new one.
     func refreshExchange() {
+        guard service.upstreamGeneration.load(ordering: .acquiring) != generation else { return }
         let current = service.upstream.withLock { $0 }
-        guard current.number != generation else { return }
         do {
             tokenExchange = try service.makeExchange(current)
             generation = current.number
