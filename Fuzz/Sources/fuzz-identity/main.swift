@@ -38,7 +38,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         case 400: check(!repeated, "400 for a repeated param")
         default: check(false, "status \(error.status)")
         }
-        check(JSONValue.parse(error.response.body)?["error"]?.stringValue == error.code, "error body")
+        check(JSONValue.parse(error.response.body)?["error"]?.stringValue == error.code.rawValue, "error body")
         return 0
     }
 

@@ -31,7 +31,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         checkEmbeddable(answer)
     case .fail(let error):
         check(parsed?["token"]?.stringValue == nil, "a string token was refused")
-        check(error == .badUpstreamResponse, "200 without a token gave \(error.code)")
+        check(error == .badUpstreamResponse, "200 without a token gave \(error.code.rawValue)")
         checkErrorBody(error)
     case .retry:
         check(false, "a 200 answer was retried")
