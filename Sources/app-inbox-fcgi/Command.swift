@@ -44,6 +44,7 @@ enum Command {
         _ arguments: Arguments, report: (String) -> Void = { printError("app-inbox-fcgi: \($0)") }
     ) -> Config? {
         var environment = ProcessEnvironment.current()
+        let keyFromProcess = environment["APP_INBOX_API_KEY"]?.isEmpty == false
         if let path = arguments.envFile {
             let text: String
             do {
@@ -65,9 +66,7 @@ enum Command {
         case .success(var config):
             if let threads = arguments.threads { config.threads = threads }
             var keyFiles = environment["APP_INBOX_API_KEY_FILE"].map { [$0] } ?? []
-            if let path = arguments.envFile, environment["APP_INBOX_API_KEY"]?.isEmpty == false,
-                ProcessEnvironment.current()["APP_INBOX_API_KEY"]?.isEmpty ?? true
-            {
+            if let path = arguments.envFile, !keyFromProcess, environment["APP_INBOX_API_KEY"]?.isEmpty == false {
                 keyFiles.append(path)  // the key came from the env file
             }
             for path in keyFiles where FileBytes.isWorldReadable(path) {

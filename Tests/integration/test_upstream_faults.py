@@ -1,4 +1,4 @@
-"""A dead, slow or lying eSputnik: each fault gives the status of DESIGN.md, in bounded time."""
+"""A dead, slow or lying eSputnik: each fault gives the status README.md "Token exchange" names, in bounded time."""
 
 import json
 import time

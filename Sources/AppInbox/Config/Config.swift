@@ -1,4 +1,4 @@
-/// The responder's settings, with DESIGN.md's defaults for every field.
+/// The responder's settings, with the defaults README.md "Configuration" lists for every field.
 public struct Config: Sendable {
     /// The site's secret eSputnik API key; never logged, never answered.
     public var apiKey: String = ""

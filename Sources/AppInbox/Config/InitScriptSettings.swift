@@ -1,5 +1,5 @@
 /// What the `init.js` route serves: languages, the eSputnik loader and the init flags.
-/// Defaults from DESIGN.md; each field maps to one `APP_INBOX_*` variable.
+/// Defaults as README.md "Configuration" lists them; each field maps to one `APP_INBOX_*` variable.
 public struct InitScriptSettings: Sendable, Equatable {
     /// ISO 639-1 codes the script is rendered in, in the order given (`APP_INBOX_LANGUAGES`).
     public var languages = ["en"]

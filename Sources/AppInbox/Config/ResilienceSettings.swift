@@ -1,5 +1,5 @@
 /// How the responder protects the site, eSputnik's quota and itself (cache, limits, breaker,
-/// cross-site guard). Defaults from DESIGN.md; each field maps to one `APP_INBOX_*` variable.
+/// cross-site guard). Defaults as README.md "Configuration" lists them; each field maps to one `APP_INBOX_*` variable.
 public struct ResilienceSettings: Sendable, Equatable {
     /// Seconds a token is reused for the same identity; 0 turns the cache off, because eSputnik
     /// may invalidate a token at any moment.

@@ -26,7 +26,7 @@ public enum AttemptVerdict: Sendable, Equatable {
 }
 
 extension UpstreamAttempt {
-    /// Maps eSputnik's answer to ours (DESIGN.md, "Token exchange"): the client never sees
+    /// Maps eSputnik's answer to ours (README.md "Token exchange"): the client never sees
     /// the upstream body, only one of our error codes.
     public var verdict: AttemptVerdict {
         switch self {

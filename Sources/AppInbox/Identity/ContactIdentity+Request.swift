@@ -1,5 +1,5 @@
 extension ContactIdentity {
-    /// Byte limits per field, after trimming (DESIGN.md).
+    /// Byte limits per field, after trimming (README.md "Identity").
     static let maxEmailBytes = 254
     static let maxPhoneBytes = 32
     static let maxExternalIdBytes = 256
