@@ -112,7 +112,7 @@ public struct ListenSocket: Sendable {
                 withUnsafeBytes(of: $0.pointee.sin6_addr) { Array($0) }
             }
             let loopback6 = bytes[0..<15].allSatisfy { $0 == 0 } && bytes[15] == 1
-            let mappedLoopback = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xFF && bytes[11] == 0xFF && bytes[12] == 127
+            let mappedLoopback = ipv4Mapped(bytes)?.first == 127
             return !loopback6 && !mappedLoopback
         default:
             return false

@@ -41,10 +41,8 @@ public struct PeerFilter: Sendable {
             let bytes = withUnsafeBytes(of: &peer) { raw in
                 withUnsafeBytes(of: raw.load(as: sockaddr_in6.self).sin6_addr) { Array($0) }
             }
-            // An IPv4 client of a dual-stack socket arrives as ::ffff:a.b.c.d.
-            if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
-                let mapped = bytes[12..<16].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-                if v4.contains(mapped) { return true }
+            if let mapped = ipv4Mapped(bytes), v4.contains(mapped.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }) {
+                return true
             }
             return v6.contains(bytes)
         default:
@@ -57,4 +55,11 @@ extension Substring {
     fileprivate var trimmingSpaces: String {
         String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
+}
+
+/// The IPv4 address inside an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291 §2.5.5.2), as a
+/// dual-stack socket shows an IPv4 peer or binding; nil for any other address.
+func ipv4Mapped(_ ipv6: [UInt8]) -> ArraySlice<UInt8>? {
+    guard ipv6.count == 16, ipv6[0..<10].allSatisfy({ $0 == 0 }), ipv6[10] == 0xFF, ipv6[11] == 0xFF else { return nil }
+    return ipv6[12..<16]
 }

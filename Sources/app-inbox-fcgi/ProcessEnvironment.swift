@@ -6,15 +6,23 @@ enum ProcessEnvironment {
     /// Every `NAME=value` of `environ`.
     static func current() -> [String: String] {
         var variables: [String: String] = [:]
-        var entry = environ
-        while let pointer = entry.pointee {
-            let text = String(cString: pointer)
+        for text in entries() {
             if let equals = text.firstIndex(of: "=") {
                 variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
             }
-            entry += 1
         }
         return variables
+    }
+
+    /// The `NAME=value` strings of `environ`, in order (what a child process is handed).
+    static func entries() -> [String] {
+        var strings: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            strings.append(String(cString: pointer))
+            entry += 1
+        }
+        return strings
     }
 
     /// fd 3 when systemd socket activation passed us exactly our sockets (sd_listen_fds(3)).

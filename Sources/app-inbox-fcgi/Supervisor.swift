@@ -108,11 +108,15 @@ enum Supervisor {
             var status: Int32 = 0
             let reaped = waitpid(child, &status, WNOHANG)
             guard reaped == child else { continue }
-            let exited = status & 0x7F == 0
-            let code = (status >> 8) & 0xFF
-            if exited && code == 0 { return .stopped(0) }  // stopped by someone else's signal: so do we
-            return exited ? .died("status \(code)", status: code) : .died("signal \(status & 0x7F)", status: nil)
+            guard let code = exitCode(status) else { return .died("signal \(status & 0x7F)", status: nil) }
+            if code == 0 { return .stopped(0) }  // stopped by someone else's signal: so do we
+            return .died("status \(code)", status: code)
         }
+    }
+
+    /// The exit status in waitpid's status word, or nil when a signal ended the child (wait(2)).
+    private static func exitCode(_ status: Int32) -> Int32? {
+        status & 0x7F == 0 ? (status >> 8) & 0xFF : nil
     }
 
     /// Waits for the child's exit status until the monotonic time `deadline`.
@@ -120,7 +124,7 @@ enum Supervisor {
         while MonotonicClock.nowMs() < deadline {
             var status: Int32 = 0
             if waitpid(child, &status, WNOHANG) == child {
-                return status & 0x7F == 0 ? (status >> 8) & 0xFF : 1
+                return exitCode(status) ?? 1
             }
             MonotonicClock.sleep(ms: 20)
         }
@@ -175,7 +179,7 @@ enum Supervisor {
             return nil
         }
         let program = String(decoding: path[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var environment = environmentStrings().filter { !$0.hasPrefix(parentVariable + "=") }
+        var environment = ProcessEnvironment.entries().filter { !$0.hasPrefix(parentVariable + "=") }
         environment.append("\(parentVariable)=\(getpid())")
         // A crash report names the frames but prints no register memory, which could hold part
         // of the API key; an operator's own SWIFT_BACKTRACE setting wins.
@@ -195,15 +199,5 @@ enum Supervisor {
             return nil
         }
         return child
-    }
-
-    private static func environmentStrings() -> [String] {
-        var strings: [String] = []
-        var entry = environ
-        while let pointer = entry.pointee {
-            strings.append(String(cString: pointer))
-            entry += 1
-        }
-        return strings
     }
 }
