@@ -184,6 +184,24 @@ class Sandbox:
         stop(self.proc)
 
 
+def run_cli(args, env, **kwargs):
+    """Runs app-inbox-fcgi once (a subcommand, or a server expected to stop by itself)."""
+    return subprocess.run([str(APP_BIN), *args], env=env, capture_output=True, text=True, timeout=30, **kwargs)
+
+
+def cli_env(sandbox):
+    """The least environment the CLI needs to reach the sandbox."""
+    return {"PATH": os.environ["PATH"], "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
+            "APP_INBOX_CA_FILE": str(sandbox.ca)}
+
+
+def serving_pid(pid):
+    """The serving child of app-inbox-fcgi's supervisor (the process that holds requests); the
+    process itself when it serves alone (--no-supervise, systemd)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if children else pid
+
+
 def app_env(sandbox, env=None):
     """The responder's environment in tests: the sandbox as eSputnik, debug logs, no rate limit.
     `env` adds or overrides variables; a value of None removes one."""

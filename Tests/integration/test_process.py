@@ -8,29 +8,20 @@ import subprocess
 import threading
 import time
 
-from stack import API_KEY, APP_BIN, App, free_port
-
-
-def run(args, env, **kwargs):
-    return subprocess.run([str(APP_BIN), *args], env=env, capture_output=True, text=True, timeout=30, **kwargs)
-
-
-def base_env(sandbox):
-    return {"PATH": os.environ["PATH"], "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
-            "APP_INBOX_CA_FILE": str(sandbox.ca)}
+from stack import API_KEY, APP_BIN, App, cli_env, free_port, run_cli
 
 
 def test_missing_key_stops_serve_with_exit_2_naming_the_variable():
-    result = run(["--listen", f"127.0.0.1:{free_port()}"], {"PATH": os.environ["PATH"]})
+    result = run_cli(["--listen", f"127.0.0.1:{free_port()}"], {"PATH": os.environ["PATH"]})
     assert result.returncode == 2
     assert "APP_INBOX_API_KEY" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_every_config_problem_is_listed(sandbox):
-    env = base_env(sandbox) | {"APP_INBOX_TIMEOUT_MS": "soon", "APP_INBOX_EMAIL_PARAM": "HTTP_X_USER_EMAIL",
+    env = cli_env(sandbox) | {"APP_INBOX_TIMEOUT_MS": "soon", "APP_INBOX_EMAIL_PARAM": "HTTP_X_USER_EMAIL",
                                "APP_INBOX_TOKEN_URL": "http://esputnik.com/v1/auth/contact/token"}
-    result = run(["check-config"], env)
+    result = run_cli(["check-config"], env)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 3
@@ -41,12 +32,12 @@ def test_every_config_problem_is_listed(sandbox):
 
 
 def test_header_identity_allowed_only_when_asked(sandbox):
-    env = base_env(sandbox) | {"APP_INBOX_EMAIL_PARAM": "HTTP_X_USER_EMAIL", "APP_INBOX_ALLOW_HEADER_IDENTITY": "1"}
-    assert run(["check-config"], env).returncode == 0
+    env = cli_env(sandbox) | {"APP_INBOX_EMAIL_PARAM": "HTTP_X_USER_EMAIL", "APP_INBOX_ALLOW_HEADER_IDENTITY": "1"}
+    assert run_cli(["check-config"], env).returncode == 0
 
 
 def test_check_config_prints_effective_config_with_key_redacted(sandbox):
-    result = run(["check-config"], base_env(sandbox))
+    result = run_cli(["check-config"], cli_env(sandbox))
     assert result.returncode == 0
     assert f"APP_INBOX_TOKEN_URL={sandbox.token_url}" in result.stdout
     assert "APP_INBOX_THREADS=32" in result.stdout
@@ -62,34 +53,34 @@ def test_env_file_and_key_file(sandbox, tmp_path):
                         f"APP_INBOX_TOKEN_URL=\"{sandbox.token_url}\"\nAPP_INBOX_CA_FILE={sandbox.ca}\n"
                         "APP_INBOX_TIMEOUT_MS=1234\n")
     env = {"PATH": os.environ["PATH"], "APP_INBOX_TIMEOUT_MS": "4321"}
-    result = run(["check-config", "--env-file", str(env_file)], env)
+    result = run_cli(["check-config", "--env-file", str(env_file)], env)
     assert result.returncode == 0, result.stderr
     assert "APP_INBOX_TIMEOUT_MS=4321" in result.stdout  # the environment wins over the file
-    result = run(["token", "--email", "alice@example.com", "--env-file", str(env_file)], env)
+    result = run_cli(["token", "--email", "alice@example.com", "--env-file", str(env_file)], env)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["token"].startswith("sbx-alice@example.com-")
 
 
 def test_token_command_does_one_real_exchange(sandbox):
-    result = run(["token", "--email", "nobody@example.com"], base_env(sandbox))
+    result = run_cli(["token", "--email", "nobody@example.com"], cli_env(sandbox))
     assert result.returncode == 0 and json.loads(result.stdout) == {"token": ""}
     assert len(sandbox.requests()) == 1
-    result = run(["token", "--phone", "+380501234567"], base_env(sandbox))
+    result = run_cli(["token", "--phone", "+380501234567"], cli_env(sandbox))
     assert json.loads(result.stdout)["token"].startswith("sbx-+380501234567-")
     sandbox.fault(kind="401")
-    result = run(["token", "--email", "alice@example.com"], base_env(sandbox))
+    result = run_cli(["token", "--email", "alice@example.com"], cli_env(sandbox))
     assert result.returncode == 1 and json.loads(result.stdout)["error"] == "upstream_auth_failed"
 
 
 def test_version_help_and_usage_errors():
     env = {"PATH": os.environ["PATH"]}
-    version = run(["--version"], env)
+    version = run_cli(["--version"], env)
     assert version.returncode == 0 and version.stdout.startswith("app-inbox-fcgi ")
-    help_text = run(["--help"], env)
+    help_text = run_cli(["--help"], env)
     assert help_text.returncode == 0 and "--listen" in help_text.stdout and "check-config" in help_text.stdout
-    assert run(["--bogus"], env).returncode == 2
-    assert run(["--listen", "nowhere"], env | {"APP_INBOX_API_KEY": "k"}).returncode == 2
-    assert run([], env | {"APP_INBOX_API_KEY": "k"}, stdin=subprocess.DEVNULL).returncode == 2
+    assert run_cli(["--bogus"], env).returncode == 2
+    assert run_cli(["--listen", "nowhere"], env | {"APP_INBOX_API_KEY": "k"}).returncode == 2
+    assert run_cli([], env | {"APP_INBOX_API_KEY": "k"}, stdin=subprocess.DEVNULL).returncode == 2
 
 
 def test_port_in_use_is_a_clear_error(sandbox):
@@ -97,7 +88,7 @@ def test_port_in_use_is_a_clear_error(sandbox):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run(["--listen", f"127.0.0.1:{port}"], base_env(sandbox))
+        result = run_cli(["--listen", f"127.0.0.1:{port}"], cli_env(sandbox))
     assert result.returncode == 2 and "cannot bind" in result.stderr
 
 
@@ -161,7 +152,7 @@ def test_socket_on_fd_0_under_spawn_fcgi(start_app):
 
 
 def test_plain_cgi_request(sandbox):
-    env = base_env(sandbox) | {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
+    env = cli_env(sandbox) | {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
                                "REQUEST_URI": "/app-inbox/token", "SCRIPT_NAME": "/app-inbox/token",
                                "INBOX_EMAIL": "alice@example.com", "APP_INBOX_LOG_LEVEL": "warn"}
     result = subprocess.run([str(APP_BIN)], env=env, capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
@@ -170,5 +161,5 @@ def test_plain_cgi_request(sandbox):
     assert head.splitlines()[0] == "Status: 200 OK"
     assert "Content-Type: application/json" in head
     assert json.loads(body)["token"].startswith("sbx-alice@example.com-")
-    no_identity = run([], env | {"INBOX_EMAIL": ""}, stdin=subprocess.DEVNULL)
+    no_identity = run_cli([], env | {"INBOX_EMAIL": ""}, stdin=subprocess.DEVNULL)
     assert no_identity.stdout.startswith("Status: 401 Unauthorized")

@@ -11,19 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
-
-from stack import (API_KEY, APP_BIN, FASTCGI_PARAMS, App, Nginx, free_port, nginx_config,
-                   wait_for_port)
+from stack import API_KEY, FASTCGI_PARAMS, Nginx, cli_env, free_port, nginx_config, run_cli
+from stack import serving_pid as child_of
 
 
-def run(args, env, **kwargs):
-    return subprocess.run([str(APP_BIN), *args], env=env, capture_output=True, text=True, timeout=30, **kwargs)
-
-
-def base_env(sandbox):
-    return {"PATH": os.environ["PATH"], "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
-            "APP_INBOX_CA_FILE": str(sandbox.ca)}
 
 
 def shim(tmp_path, name, source):
@@ -36,12 +27,12 @@ def shim(tmp_path, name, source):
 
 
 def serving_pid(app):
-    """The supervisor's serving child."""
+    """The supervisor's serving child, once it has one."""
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        children = Path(f"/proc/{app.proc.pid}/task/{app.proc.pid}/children").read_text().split()
-        if children:
-            return int(children[0])
+        child = child_of(app.proc.pid)
+        if child != app.proc.pid:
+            return child
         time.sleep(0.02)
     raise AssertionError("the supervisor has no serving child")
 
@@ -183,16 +174,16 @@ CURLcode curl_easy_setopt(CURL *handle, CURLoption option, ...) {
 
 
 def test_old_libcurl_is_refused_with_a_sentence(sandbox, tmp_path):
-    env = base_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "oldcurl", OLD_CURL)}
-    result = run(["token", "--email", "alice@example.com"], env)
+    env = cli_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "oldcurl", OLD_CURL)}
+    result = run_cli(["token", "--email", "alice@example.com"], env)
     assert result.returncode == 1, result
     assert "libcurl" in result.stderr and "7.85.0 or later" in result.stderr and "7.81.0" in result.stderr
     assert "crashed" not in result.stderr
 
 
 def test_a_refused_curl_option_is_reported_not_double_freed(sandbox, tmp_path):
-    env = base_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "setoptfail", SETOPT_FAIL)}
-    result = run(["token", "--email", "alice@example.com"], env)
+    env = cli_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "setoptfail", SETOPT_FAIL)}
+    result = run_cli(["token", "--email", "alice@example.com"], env)
     assert result.returncode == 1, (result.returncode, result.stderr[-2000:])
     assert "CURLOPT_PROTOCOLS_STR" in result.stderr
     assert "double free" not in result.stderr and "crashed" not in result.stderr
@@ -201,7 +192,7 @@ def test_a_refused_curl_option_is_reported_not_double_freed(sandbox, tmp_path):
 def test_an_oversized_token_url_is_refused_at_start_and_on_reload(start_app, sandbox, tmp_path):
     # Past libcurl's 8 MB limit in the env file; an environment variable is capped at 128 KiB.
     huge = "https://127.0.0.1/" + "a" * (8 * 1024 * 1024)
-    result = run(["check-config"], base_env(sandbox) | {"APP_INBOX_TOKEN_URL": huge[:100_000]})
+    result = run_cli(["check-config"], cli_env(sandbox) | {"APP_INBOX_TOKEN_URL": huge[:100_000]})
     assert result.returncode == 2
     assert "APP_INBOX_TOKEN_URL" in result.stderr and "2048" in result.stderr
     assert len(result.stderr) < 1000
@@ -223,7 +214,7 @@ def test_an_oversized_token_url_is_refused_at_start_and_on_reload(start_app, san
 
 def test_token_url_credentials_are_not_shown(sandbox):
     url = sandbox.token_url.replace("https://", "https://someone:hunter2secret@")
-    result = run(["check-config"], base_env(sandbox) | {"APP_INBOX_TOKEN_URL": url})
+    result = run_cli(["check-config"], cli_env(sandbox) | {"APP_INBOX_TOKEN_URL": url})
     assert result.returncode == 0, result.stderr
     assert "hunter2secret" not in result.stdout
     assert "APP_INBOX_TOKEN_URL=https://***@127.0.0.1" in result.stdout
@@ -232,14 +223,14 @@ def test_token_url_credentials_are_not_shown(sandbox):
 def test_a_world_readable_key_file_is_warned_about(sandbox, tmp_path):
     key_file = tmp_path / "api-key"
     key_file.write_text(API_KEY)
-    env = base_env(sandbox) | {"APP_INBOX_API_KEY": None, "APP_INBOX_API_KEY_FILE": str(key_file)}
+    env = cli_env(sandbox) | {"APP_INBOX_API_KEY": None, "APP_INBOX_API_KEY_FILE": str(key_file)}
     env = {k: v for k, v in env.items() if v is not None}
     os.chmod(key_file, 0o644)
-    result = run(["check-config"], env)
+    result = run_cli(["check-config"], env)
     assert result.returncode == 0
     assert "warning" in result.stderr and str(key_file) in result.stderr and "chmod o-rwx" in result.stderr
     os.chmod(key_file, 0o600)
-    assert "warning" not in run(["check-config"], env).stderr
+    assert "warning" not in run_cli(["check-config"], env).stderr
 
 
 # --- eSputnik's Retry-After is passed on, within reason -----------------------------------------
@@ -292,8 +283,8 @@ def test_no_supervise_serves_in_one_process(start_app, sandbox):
 
 
 def test_a_child_that_cannot_start_is_not_restarted_for_ever(sandbox, tmp_path):
-    env = base_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "oldcurl", OLD_CURL)}
-    result = run(["--listen", f"127.0.0.1:{free_port()}", "--threads", "2"], env)
+    env = cli_env(sandbox) | {"LD_PRELOAD": shim(tmp_path, "oldcurl", OLD_CURL)}
+    result = run_cli(["--listen", f"127.0.0.1:{free_port()}", "--threads", "2"], env)
     assert result.returncode == 1
     assert "7.85.0 or later" in result.stderr
     assert "child_failed_to_start" in result.stderr
@@ -303,7 +294,7 @@ def test_a_child_that_cannot_start_is_not_restarted_for_ever(sandbox, tmp_path):
 
 def test_listening_beyond_loopback_needs_an_opt_in(sandbox):
     for address in (f":{free_port()}", f"0.0.0.0:{free_port()}", f"[::]:{free_port()}"):
-        result = run(["--listen", address], base_env(sandbox))
+        result = run_cli(["--listen", address], cli_env(sandbox))
         assert result.returncode == 2, (address, result.stderr)
         assert "APP_INBOX_ALLOW_REMOTE_LISTEN" in result.stderr
         assert "unix:" in result.stderr
@@ -320,7 +311,7 @@ def test_fcgi_web_server_addrs_limits_tcp_peers(start_app, sandbox):
     finally:
         refused.close()
         allowed.close()
-    bad = run(["--listen", f"127.0.0.1:{free_port()}"], base_env(sandbox) | {"FCGI_WEB_SERVER_ADDRS": "web1"})
+    bad = run_cli(["--listen", f"127.0.0.1:{free_port()}"], cli_env(sandbox) | {"FCGI_WEB_SERVER_ADDRS": "web1"})
     assert bad.returncode == 2 and "FCGI_WEB_SERVER_ADDRS" in bad.stderr
 
 
