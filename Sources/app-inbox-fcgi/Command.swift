@@ -133,8 +133,7 @@ enum Command {
 
         let service: AppInboxService
         do {
-            try CurlShare.globalInit()
-            service = try AppInboxService(config: config, log: log)
+            service = try makeService(config: config, log: log)
         } catch {
             printError("app-inbox-fcgi: \(error)")
             return 1
@@ -162,10 +161,18 @@ enum Command {
         }
     }
 
+    /// The shared state with curl as the transport to eSputnik: the one place that wires curl in.
+    static func makeService(config: Config, log: Log) throws(SetupError) -> AppInboxService {
+        try CurlShare.globalInit()
+        let share = try CurlShare()
+        return try AppInboxService(config: config, log: log) { settings throws(SetupError) in
+            try CurlUpstream(settings: settings, share: share)
+        }
+    }
+
     static func serveCGI(config: Config, log: Log) -> Int32 {
         do {
-            try CurlShare.globalInit()
-            let worker = try AppInboxService(config: config, log: log).makeWorker()
+            let worker = try makeService(config: config, log: log).makeWorker()
             return CGIRequest.serve(with: worker.respond(to:))
         } catch {
             printError("app-inbox-fcgi: \(error)")
@@ -183,15 +190,14 @@ enum Command {
         let log = Log(level: config.logLevel, format: config.logFormat)
         do {
             let identity = try ContactIdentity.read(from: Request(params: values), params: params)
-            try CurlShare.globalInit()
-            let worker = try AppInboxService(config: config, log: log).makeWorker()
+            let worker = try makeService(config: config, log: log).makeWorker()
             let outcome = worker.exchange(identity)
             switch outcome.result {
             case .success(let token):
                 print(String(decoding: TokenAnswer.body(token), as: UTF8.self))
                 return 0
-            case .failure(let error):
-                print(String(decoding: error.response.body, as: UTF8.self))
+            case .failure(let failure):
+                print(String(decoding: failure.apiError.response.body, as: UTF8.self))
                 return 1
             }
         } catch let error as APIError {

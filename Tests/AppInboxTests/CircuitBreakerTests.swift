@@ -17,8 +17,8 @@ struct CircuitBreakerTests {
     @Test func startsClosedAndLetsCallsThrough() {
         var breaker = CircuitBreaker(threshold: 5, cooldownSeconds: 10)
         #expect(breaker.state == .closed(failures: 0))
-        #expect(breaker.name == "closed")
-        #expect(breaker.opened == 0)
+        #expect(breaker.phase.rawValue == "closed")
+        #expect(breaker.openCount == 0)
         for step in 0..<100 {
             #expect(breaker.decide(nowMs: Double(step)) == .proceed)
         }
@@ -31,12 +31,12 @@ struct CircuitBreakerTests {
             #expect(breaker.decide(nowMs: 0) == .proceed)
             breaker.record(failed: true, nowMs: 0)
             #expect(breaker.state == .closed(failures: failure))
-            #expect(breaker.name == "closed")
+            #expect(breaker.phase.rawValue == "closed")
         }
         #expect(breaker.decide(nowMs: 0) == .proceed)
         breaker.record(failed: true, nowMs: 0)
-        #expect(breaker.name == "open")
-        #expect(breaker.opened == 1)
+        #expect(breaker.phase.rawValue == "open")
+        #expect(breaker.openCount == 1)
         #expect(breaker.state == .open(untilMs: 10_000))
         #expect(breaker.decide(nowMs: 1) == .reject(retryAfterSeconds: 10))
     }
@@ -50,20 +50,20 @@ struct CircuitBreakerTests {
         // Two more failures are not enough after the reset…
         breaker.record(failed: true, nowMs: 0)
         breaker.record(failed: true, nowMs: 0)
-        #expect(breaker.name == "closed")
+        #expect(breaker.phase.rawValue == "closed")
         #expect(breaker.decide(nowMs: 0) == .proceed)
         // …the third consecutive one is.
         breaker.record(failed: true, nowMs: 0)
-        #expect(breaker.name == "open")
+        #expect(breaker.phase.rawValue == "open")
     }
 
     @Test func interleavedSuccessesNeverOpenIt() {
         var breaker = CircuitBreaker(threshold: 2, cooldownSeconds: 10)
         for step in 0..<50 {
             breaker.record(failed: step % 2 == 0, nowMs: Double(step))
-            #expect(breaker.name == "closed")
+            #expect(breaker.phase.rawValue == "closed")
         }
-        #expect(breaker.opened == 0)
+        #expect(breaker.openCount == 0)
     }
 
     @Test func rejectsWhileOpenWithARetryAfterThatShrinks() {
@@ -75,7 +75,7 @@ struct CircuitBreakerTests {
         #expect(breaker.decide(nowMs: 6_500) == .reject(retryAfterSeconds: 5))
         #expect(breaker.decide(nowMs: 10_000) == .reject(retryAfterSeconds: 1))
         #expect(breaker.decide(nowMs: 10_999.9) == .reject(retryAfterSeconds: 1))
-        #expect(breaker.name == "open")
+        #expect(breaker.phase.rawValue == "open")
     }
 
     @Test func retryAfterNeverIncreasesAndIsAtLeastOne() {
@@ -96,7 +96,7 @@ struct CircuitBreakerTests {
     @Test func exactlyOneProbeAfterTheCooldown() {
         var breaker = openedBreaker(cooldownSeconds: 10, at: 1_000)
         #expect(breaker.decide(nowMs: 11_000) == .probe)
-        #expect(breaker.name == "half_open")
+        #expect(breaker.phase.rawValue == "half_open")
         #expect(breaker.state == .probing)
         // Everyone else waits for the probe's verdict.
         for nowMs in [11_000.0, 11_001, 12_000, 60_000] {
@@ -106,7 +106,7 @@ struct CircuitBreakerTests {
             }
             #expect(retryAfter >= 1)
         }
-        #expect(breaker.name == "half_open")
+        #expect(breaker.phase.rawValue == "half_open")
     }
 
     @Test func aLateFirstCallAfterTheCooldownIsTheProbe() {
@@ -120,23 +120,23 @@ struct CircuitBreakerTests {
         #expect(breaker.decide(nowMs: 10_000) == .probe)
         breaker.record(failed: false, nowMs: 10_200)
         #expect(breaker.state == .closed(failures: 0))
-        #expect(breaker.name == "closed")
+        #expect(breaker.phase.rawValue == "closed")
         #expect(breaker.decide(nowMs: 10_201) == .proceed)
         #expect(breaker.decide(nowMs: 10_202) == .proceed)
-        #expect(breaker.opened == 1)
+        #expect(breaker.openCount == 1)
         // It needs the full threshold of failures again to reopen.
         breaker.record(failed: true, nowMs: 10_300)
         breaker.record(failed: true, nowMs: 10_300)
-        #expect(breaker.name == "closed")
+        #expect(breaker.phase.rawValue == "closed")
     }
 
     @Test func probeFailureReopensWithAFreshCooldown() {
         var breaker = openedBreaker(threshold: 3, cooldownSeconds: 10, at: 0)
         #expect(breaker.decide(nowMs: 10_000) == .probe)
         breaker.record(failed: true, nowMs: 12_000)
-        #expect(breaker.name == "open")
+        #expect(breaker.phase.rawValue == "open")
         #expect(breaker.state == .open(untilMs: 22_000))
-        #expect(breaker.opened == 2)
+        #expect(breaker.openCount == 2)
         #expect(breaker.decide(nowMs: 12_000) == .reject(retryAfterSeconds: 10))
         #expect(breaker.decide(nowMs: 21_999) == .reject(retryAfterSeconds: 1))
         #expect(breaker.decide(nowMs: 22_000) == .probe)
@@ -148,11 +148,11 @@ struct CircuitBreakerTests {
         for round in 1...4 {
             breaker.record(failed: true, nowMs: nowMs)
             breaker.record(failed: true, nowMs: nowMs)
-            #expect(breaker.opened == round)
+            #expect(breaker.openCount == round)
             nowMs += 1_000
             #expect(breaker.decide(nowMs: nowMs) == .probe)
             breaker.record(failed: false, nowMs: nowMs)
-            #expect(breaker.opened == round)
+            #expect(breaker.openCount == round)
         }
     }
 
@@ -162,19 +162,19 @@ struct CircuitBreakerTests {
         breaker.record(failed: true, nowMs: 5_000)
         breaker.record(failed: true, nowMs: 9_999)
         #expect(breaker.state == .open(untilMs: 10_000))
-        #expect(breaker.opened == 1)
+        #expect(breaker.openCount == 1)
         #expect(breaker.decide(nowMs: 9_000) == .reject(retryAfterSeconds: 1))
         #expect(breaker.decide(nowMs: 10_000) == .probe)
     }
 
     @Test func namePerState() {
         var breaker = CircuitBreaker(threshold: 1, cooldownSeconds: 1)
-        #expect(breaker.name == "closed")
+        #expect(breaker.phase.rawValue == "closed")
         breaker.record(failed: true, nowMs: 0)
-        #expect(breaker.name == "open")
+        #expect(breaker.phase.rawValue == "open")
         _ = breaker.decide(nowMs: 1_000)
-        #expect(breaker.name == "half_open")
+        #expect(breaker.phase.rawValue == "half_open")
         breaker.record(failed: false, nowMs: 1_000)
-        #expect(breaker.name == "closed")
+        #expect(breaker.phase.rawValue == "closed")
     }
 }

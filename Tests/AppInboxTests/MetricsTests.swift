@@ -2,69 +2,8 @@ import Testing
 
 @testable import AppInbox
 
-private func outcome(_ result: Result<String, APIError>, status: Int?) -> ExchangeOutcome {
-    ExchangeOutcome(result: result, upstreamStatus: status, attempts: 1)
-}
-
 @Suite("Metrics")
 struct MetricsTests {
-    // MARK: ExchangeOutcome labels
-
-    @Test(arguments: [
-        (.success("tok-123"), 200, "token"),
-        (.success(""), 200, "unknown_contact"),
-        (.failure(.upstreamUnavailable(retryAfter: 30)), 429, "throttled"),
-        (.failure(.upstreamUnavailable(retryAfter: nil)), 429, "throttled"),
-        (.failure(.upstreamUnavailable()), 503, "upstream_unavailable"),
-        (.failure(.upstreamUnavailable()), nil, "upstream_unavailable"),
-        (.failure(.upstreamTimeout), nil, "upstream_timeout"),
-        (.failure(.upstreamTimeout), 500, "upstream_timeout"),
-        (.failure(.badUpstreamResponse), 200, "bad_upstream_response"),
-        (.failure(.upstreamRejected), 400, "upstream_rejected"),
-        (.failure(.upstreamAuthFailed), 401, "upstream_auth_failed"),
-        (.failure(.upstreamAuthFailed), 403, "upstream_auth_failed"),
-    ] as [(Result<String, APIError>, Int?, String)])
-    func metricLabel(_ result: Result<String, APIError>, _ status: Int?, _ label: String) {
-        #expect(outcome(result, status: status).metricLabel == label)
-    }
-
-    @Test(arguments: [
-        (.failure(.upstreamUnavailable()), 503),
-        (.failure(.upstreamUnavailable()), 502),
-        (.failure(.upstreamUnavailable()), nil),
-        (.failure(.upstreamTimeout), nil),
-        (.failure(.upstreamTimeout), 500),
-        (.failure(.badUpstreamResponse), 200),
-        (.failure(.badUpstreamResponse), 302),
-    ] as [(Result<String, APIError>, Int?)])
-    func eSputnikDownSlowOrGarbledIsAFailure(_ result: Result<String, APIError>, _ status: Int?) {
-        #expect(outcome(result, status: status).isUpstreamFailure)
-    }
-
-    @Test(arguments: [
-        (.success("tok"), 200),
-        (.success(""), 200),
-        (.failure(.upstreamUnavailable(retryAfter: 10)), 429),
-        (.failure(.upstreamRejected), 400),
-        (.failure(.upstreamAuthFailed), 401),
-        (.failure(.upstreamAuthFailed), 403),
-    ] as [(Result<String, APIError>, Int?)])
-    func answersThatSayESputnikWorksAreNotFailures(_ result: Result<String, APIError>, _ status: Int?) {
-        #expect(!outcome(result, status: status).isUpstreamFailure)
-    }
-
-    @Test func everyFailureLabelThatOpensTheBreakerIsAnErrorCode() {
-        let failing: [ExchangeOutcome] = [
-            outcome(.failure(.upstreamUnavailable()), status: 503), outcome(.failure(.upstreamTimeout), status: nil),
-            outcome(.failure(.badUpstreamResponse), status: 200),
-        ]
-        for item in failing {
-            #expect(item.isUpstreamFailure)
-            #expect(item.metricLabel != "throttled")
-            #expect(item.metricLabel != "token")
-        }
-    }
-
     // MARK: Recording
 
     @Test func requestsAreCountedByRouteAndStatus() {

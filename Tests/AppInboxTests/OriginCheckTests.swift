@@ -15,7 +15,7 @@ private let shop = ["https://shop.example"]
 @Suite("OriginCheck")
 struct OriginCheckTests {
     @Test func crossSiteFetchIsRefusedWith403() throws {
-        let error = try #require(OriginCheck.verdict(request(fetchSite: "cross-site"), allowedOrigins: []))
+        let error = try #require(OriginCheck.refusal(for: request(fetchSite: "cross-site"), allowedOrigins: []))
         #expect(error.status == 403)
         #expect(error.code.rawValue == "cross_site")
         #expect(error.retryAfter == nil)
@@ -28,42 +28,42 @@ struct OriginCheckTests {
 
     @Test func crossSiteIsRefusedEvenFromAnAllowedOrigin() {
         #expect(
-            OriginCheck.verdict(request(origin: "https://shop.example", fetchSite: "cross-site"), allowedOrigins: shop)?.code
+            OriginCheck.refusal(for: request(origin: "https://shop.example", fetchSite: "cross-site"), allowedOrigins: shop)?.code
                 .rawValue == "cross_site")
     }
 
     @Test(arguments: ["same-origin", "same-site", "none"])
     func sameSiteFetchesAreAllowed(_ fetchSite: String) {
-        #expect(OriginCheck.verdict(request(fetchSite: fetchSite), allowedOrigins: []) == nil)
-        #expect(OriginCheck.verdict(request(origin: "https://shop.example", fetchSite: fetchSite), allowedOrigins: []) == nil)
+        #expect(OriginCheck.refusal(for: request(fetchSite: fetchSite), allowedOrigins: []) == nil)
+        #expect(OriginCheck.refusal(for: request(origin: "https://shop.example", fetchSite: fetchSite), allowedOrigins: []) == nil)
     }
 
     @Test func noHeadersAtAllIsAllowed() {
-        #expect(OriginCheck.verdict(request(), allowedOrigins: []) == nil)
-        #expect(OriginCheck.verdict(request(), allowedOrigins: shop) == nil)
+        #expect(OriginCheck.refusal(for: request(), allowedOrigins: []) == nil)
+        #expect(OriginCheck.refusal(for: request(), allowedOrigins: shop) == nil)
     }
 
     @Test func anyOriginIsAllowedWithoutAnAllowList() {
-        #expect(OriginCheck.verdict(request(origin: "https://elsewhere.example"), allowedOrigins: []) == nil)
+        #expect(OriginCheck.refusal(for: request(origin: "https://elsewhere.example"), allowedOrigins: []) == nil)
     }
 
     @Test func noOriginHeaderIsAllowedWithAnAllowList() {
-        #expect(OriginCheck.verdict(request(fetchSite: "same-origin"), allowedOrigins: shop) == nil)
+        #expect(OriginCheck.refusal(for: request(fetchSite: "same-origin"), allowedOrigins: shop) == nil)
     }
 
     @Test(arguments: [
         "https://shop.example", "https://shop.example/", "HTTPS://SHOP.EXAMPLE", "https://Shop.Example//",
     ])
     func anAllowedOriginPassesAfterNormalisation(_ origin: String) {
-        #expect(OriginCheck.verdict(request(origin: origin, fetchSite: "same-origin"), allowedOrigins: shop) == nil)
+        #expect(OriginCheck.refusal(for: request(origin: origin, fetchSite: "same-origin"), allowedOrigins: shop) == nil)
     }
 
     @Test func theAllowListCanHoldSeveralOriginsWithPorts() {
         let allowed = ["https://shop.example", "http://localhost:8080"]
-        #expect(OriginCheck.verdict(request(origin: "http://localhost:8080"), allowedOrigins: allowed) == nil)
-        #expect(OriginCheck.verdict(request(origin: "https://shop.example"), allowedOrigins: allowed) == nil)
-        #expect(OriginCheck.verdict(request(origin: "http://localhost:8081"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
-        #expect(OriginCheck.verdict(request(origin: "http://localhost"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
+        #expect(OriginCheck.refusal(for: request(origin: "http://localhost:8080"), allowedOrigins: allowed) == nil)
+        #expect(OriginCheck.refusal(for: request(origin: "https://shop.example"), allowedOrigins: allowed) == nil)
+        #expect(OriginCheck.refusal(for: request(origin: "http://localhost:8081"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
+        #expect(OriginCheck.refusal(for: request(origin: "http://localhost"), allowedOrigins: allowed)?.code.rawValue == "cross_site")
     }
 
     @Test(arguments: [
@@ -73,7 +73,7 @@ struct OriginCheckTests {
         "null", "", "shop.example", "ftp://shop.example", "https://shop.example?x", "https://shop.example#x",
     ])
     func otherOriginsAreRefusedWithAnAllowList(_ origin: String) {
-        let error = OriginCheck.verdict(request(origin: origin, fetchSite: "same-site"), allowedOrigins: shop)
+        let error = OriginCheck.refusal(for: request(origin: origin, fetchSite: "same-site"), allowedOrigins: shop)
         #expect(error?.status == 403)
         #expect(error?.code.rawValue == "cross_site")
     }

@@ -326,7 +326,7 @@ struct StatusReportTests {
         var breaker = CircuitBreaker(threshold: 1, cooldownSeconds: 1)
         if state != "closed" { breaker.record(failed: true, nowMs: 0) }
         if state == "half_open" { _ = breaker.decide(nowMs: 1_000) }
-        #expect(breaker.name == state)
+        #expect(breaker.phase.rawValue == state)
         let (_, parsed) = exposition(report(breaker: breaker))
         let states = parsed.samples(of: "app_inbox_breaker_state")
         #expect(states.count == 3)

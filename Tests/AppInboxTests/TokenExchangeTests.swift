@@ -2,207 +2,176 @@ import Testing
 
 @testable import AppInbox
 
-/// A stand-in for eSputnik: returns scripted attempts in order (repeating the last one), records
-/// every call, and can behave like a slow or hanging server, honouring the timeout like curl does.
-final class ScriptedTransport: UpstreamTransport {
-    enum Step {
-        /// Answers at once.
-        case now(UpstreamAttempt)
-        /// Takes `ms` to produce the attempt; gives `.timedOut` after `timeoutMs` if that is shorter.
-        case after(ms: Double, UpstreamAttempt)
-        /// Never answers: the attempt times out after `timeoutMs`.
-        case hang
-    }
-
-    struct Call {
-        var body: [UInt8]
-        var timeoutMs: Int
-        var atMs: Double
-    }
-
-    private let script: [Step]
-    private(set) var calls: [Call] = []
-
-    init(_ script: [Step]) {
-        precondition(!script.isEmpty)
-        self.script = script
-    }
-
-    func post(_ body: [UInt8], timeoutMs: Int) -> UpstreamAttempt {
-        calls.append(Call(body: body, timeoutMs: timeoutMs, atMs: MonotonicClock.nowMs()))
-        switch script[min(calls.count - 1, script.count - 1)] {
-        case .now(let attempt):
-            return attempt
-        case .after(let ms, let attempt):
-            if Double(timeoutMs) < ms {
-                MonotonicClock.sleep(ms: Double(timeoutMs))
-                return .timedOut
-            }
-            MonotonicClock.sleep(ms: ms)
-            return attempt
-        case .hang:
-            MonotonicClock.sleep(ms: Double(timeoutMs))
-            return .timedOut
-        }
-    }
-}
-
-private func ok(_ token: String) -> UpstreamAttempt {
-    .answered(status: 200, body: Array(#"{"token":"\#(token)"}"#.utf8), retryAfter: nil)
-}
-
-private func status(_ code: Int, retryAfter: Int? = nil) -> UpstreamAttempt {
-    .answered(status: code, body: Array("error page".utf8), retryAfter: retryAfter)
-}
-
 private let identity = ContactIdentity(email: "alice@example.com")
-private let quietLog = Log(level: .error)
+private func ok(_ token: String) -> UpstreamAttempt { Fixture.ok(token) }
+private func status(_ code: Int, retryAfter: Int? = nil) -> UpstreamAttempt { Fixture.status(code, retryAfter: retryAfter) }
 
-/// Runs one exchange and measures how long it took.
-private func run(_ transport: ScriptedTransport, timeoutMs: Int) -> (outcome: ExchangeOutcome, elapsedMs: Double, startMs: Double) {
-    let exchange = TokenExchange(transport: transport, timeoutMs: timeoutMs, log: quietLog)
-    let start = MonotonicClock.nowMs()
+/// Runs one exchange against a scripted eSputnik on a virtual clock; `elapsedMs` is virtual.
+private func run(_ script: [ScriptedUpstream.Step], timeoutMs: Int) -> (
+    outcome: ExchangeOutcome, elapsedMs: Double, calls: [ScriptedUpstream.Call]
+) {
+    let clock = VirtualClock()
+    let upstream = ScriptedUpstream(script, clock: clock)
+    var exchange = TokenExchange(
+        transport: upstream.transport(UpstreamSettings(url: "", apiKey: "k")), timeoutMs: timeoutMs,
+        log: Log(level: .error))
+    exchange.now = clock.now
+    exchange.pause = clock.advance
     let outcome = exchange.exchange(identity)
-    return (outcome, MonotonicClock.nowMs() - start, start)
+    return (outcome, clock.now(), upstream.calls)
 }
 
+/// The retry policy as a table: attempts × times × verdict → step. No clock, no sleep.
+@Suite("RetrySchedule")
+struct RetryScheduleTests {
+    @Test func theFirstAttemptGetsTheWholeDeadline() {
+        var schedule = RetrySchedule(startMs: 1_000, timeoutMs: 2_000)
+        #expect(schedule.send(nowMs: 1_000) == .send(timeoutMs: 2_000))
+        #expect(schedule.attempts == 1)
+    }
+
+    @Test(arguments: [
+        // (now, expected timeout): rounded up, never below 1 ms (curl reads 0 as no limit).
+        (1_000.0, 2_000), (1_500.4, 1_500), (2_999.5, 1), (3_000.0, 1), (9_000.0, 1),
+    ])
+    func eachAttemptGetsWhatIsLeft(_ nowMs: Double, _ timeoutMs: Int) {
+        var schedule = RetrySchedule(startMs: 1_000, timeoutMs: 2_000)
+        #expect(schedule.send(nowMs: nowMs) == .send(timeoutMs: timeoutMs))
+    }
+
+    @Test(arguments: [
+        (ok("t"), RetrySchedule.Step.finish(ExchangeOutcome(result: .success("t"), upstreamStatus: 200, attempts: 1))),
+        (ok(""), .finish(ExchangeOutcome(result: .success(""), upstreamStatus: 200, attempts: 1))),
+        (status(400), .finish(ExchangeOutcome(result: .failure(.rejected), upstreamStatus: 400, attempts: 1))),
+        (status(401), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 401, attempts: 1))),
+        (status(403), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 403, attempts: 1))),
+        (
+            status(429, retryAfter: 7),
+            .finish(ExchangeOutcome(result: .failure(.throttled(retryAfter: 7)), upstreamStatus: 429, attempts: 1))
+        ),
+        (status(404), .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: 404, attempts: 1))),
+        (.bodyTooLarge, .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: nil, attempts: 1))),
+        (.failed("TLS"), .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: nil, attempts: 1))),
+        (status(500), .pause(ms: 25)), (status(503), .pause(ms: 25)), (.timedOut, .pause(ms: 25)),
+        (.connectionFailed("reset"), .pause(ms: 25)),
+    ] as [(UpstreamAttempt, RetrySchedule.Step)])
+    func whatEachAttemptLeadsTo(_ attempt: UpstreamAttempt, _ step: RetrySchedule.Step) {
+        var schedule = RetrySchedule(startMs: 0, timeoutMs: 2_000)
+        _ = schedule.send(nowMs: 0)
+        #expect(schedule.next(after: attempt, nowMs: 10, jitter: 0) == step)
+    }
+
+    @Test func retriesStopAfterFourAttempts() {
+        var schedule = RetrySchedule(startMs: 0, timeoutMs: 60_000)
+        var now = 0.0
+        var steps: [RetrySchedule.Step] = []
+        for _ in 1...4 {
+            _ = schedule.send(nowMs: now)
+            let step = schedule.next(after: status(500), nowMs: now, jitter: 1)
+            steps.append(step)
+            if case .pause(let ms) = step { now += ms }
+        }
+        #expect(steps == [
+            .pause(ms: 50), .pause(ms: 100), .pause(ms: 200),
+            .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: 500, attempts: 4)),
+        ])
+    }
+
+    @Test(arguments: [
+        // (time of the failure, deadline at 300 ms, jitter 0 → a 25 ms pause): a retry needs the
+        // pause plus 50 ms left; with 1 ms or less left the answer is a timeout.
+        (200.0, RetrySchedule.Step.pause(ms: 25)),
+        (225.0, .pause(ms: 25)),
+        (225.5, .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: 500, attempts: 1))),
+        (299.0, .finish(ExchangeOutcome(result: .failure(.timedOut), upstreamStatus: 500, attempts: 1))),
+        (400.0, .finish(ExchangeOutcome(result: .failure(.timedOut), upstreamStatus: 500, attempts: 1))),
+    ])
+    func noAttemptStartsThatCouldNotFinish(_ nowMs: Double, _ step: RetrySchedule.Step) {
+        var schedule = RetrySchedule(startMs: 0, timeoutMs: 300)
+        _ = schedule.send(nowMs: 0)
+        #expect(schedule.next(after: status(500), nowMs: nowMs, jitter: 0) == step)
+    }
+
+    @Test(arguments: [
+        (1, 0.0, 25.0), (1, 1.0, 50.0), (1, 0.5, 37.5), (2, 0.0, 50.0), (3, 1.0, 200.0), (7, 1.0, 3_200.0),
+        (30, 1.0, 3_200.0), (1, -3.0, 25.0), (1, 9.0, 50.0),
+    ])
+    func backoffIsJitteredOverTheUpperHalfOfADoublingCap(_ attempt: Int, _ jitter: Double, _ ms: Double) {
+        #expect(RetrySchedule.backoffMs(afterAttempt: attempt, jitter: jitter) == ms)
+    }
+
+    @Test func theLastStatusSurvivesAnAttemptWithoutOne() {
+        var schedule = RetrySchedule(startMs: 0, timeoutMs: 1_000)
+        _ = schedule.send(nowMs: 0)
+        #expect(schedule.next(after: status(503), nowMs: 5, jitter: 0) == .pause(ms: 25))
+        _ = schedule.send(nowMs: 30)
+        #expect(
+            schedule.next(after: .timedOut, nowMs: 999.5, jitter: 0)
+                == .finish(ExchangeOutcome(result: .failure(.timedOut), upstreamStatus: 503, attempts: 2)))
+    }
+}
+
+/// The driver: the schedule against a transport, on a virtual clock.
 @Suite("TokenExchange")
 struct TokenExchangeTests {
     @Test func successOnFirstTryIsOneAttempt() {
-        let transport = ScriptedTransport([.now(ok("tok-1"))])
-        let (outcome, _, _) = run(transport, timeoutMs: 300)
-        #expect(outcome.result == .success("tok-1"))
-        #expect(outcome.attempts == 1)
-        #expect(outcome.upstreamStatus == 200)
-        #expect(transport.calls.count == 1)
-        #expect(transport.calls.first?.body == identity.upstreamBody)
-    }
-
-    @Test func emptyTokenIsASuccess() {
-        let (outcome, _, _) = run(ScriptedTransport([.now(ok(""))]), timeoutMs: 300)
-        #expect(outcome.result == .success(""))
+        let (outcome, _, calls) = run([.now(ok("tok-1"))], timeoutMs: 300)
+        #expect(outcome == ExchangeOutcome(result: .success("tok-1"), upstreamStatus: 200, attempts: 1))
+        #expect(calls.map(\.body) == [identity.upstreamBody])
     }
 
     @Test func serverErrorsAreRetriedUntilAToken() {
-        let transport = ScriptedTransport([.now(status(500)), .now(status(500)), .now(ok("tok-3"))])
-        let (outcome, elapsed, _) = run(transport, timeoutMs: 1000)
-        #expect(outcome.result == .success("tok-3"))
-        #expect(outcome.attempts == 3)
-        #expect(outcome.upstreamStatus == 200)
-        #expect(transport.calls.count == 3)
-        #expect(transport.calls.allSatisfy { $0.body == identity.upstreamBody })
-        #expect(elapsed < 1000)
+        let (outcome, elapsed, calls) = run([.now(status(500)), .now(status(500)), .now(ok("tok-3"))], timeoutMs: 1000)
+        #expect(outcome == ExchangeOutcome(result: .success("tok-3"), upstreamStatus: 200, attempts: 3))
+        #expect(calls.count == 3)
+        #expect(calls.allSatisfy { $0.body == identity.upstreamBody })
+        // Two pauses, each jittered within the upper half of its cap (50 ms, then 100 ms).
+        #expect((25...50).contains(calls[1].atMs - calls[0].atMs))
+        #expect((50...100).contains(calls[2].atMs - calls[1].atMs))
+        #expect(elapsed <= 150)
     }
 
-    @Test func connectionFailureIsRetried() {
-        let transport = ScriptedTransport([.now(.connectionFailed("reset")), .now(ok("tok"))])
-        let (outcome, _, _) = run(transport, timeoutMs: 1000)
-        #expect(outcome.result == .success("tok"))
-        #expect(outcome.attempts == 2)
-    }
-
-    @Test func retriesAreSpacedByABackoff() {
-        let transport = ScriptedTransport([.now(status(503)), .now(ok("tok"))])
-        _ = run(transport, timeoutMs: 1000)
-        let gap = transport.calls[1].atMs - transport.calls[0].atMs
-        #expect(gap >= 20, "retried after \(gap) ms")
-    }
-
-    @Test func serverErrorsForeverGiveUnavailableAfterAtMostFourAttempts() {
-        let transport = ScriptedTransport([.now(status(500))])
-        let (outcome, elapsed, _) = run(transport, timeoutMs: 2000)
-        #expect(outcome.result == .failure(.upstreamUnavailable()))
-        #expect(outcome.attempts == 4)
-        #expect(transport.calls.count == 4)
-        #expect(outcome.upstreamStatus == 500)
+    @Test func serverErrorsForeverGiveUnavailableAfterFourAttempts() {
+        let (outcome, elapsed, calls) = run([.now(status(500))], timeoutMs: 2000)
+        #expect(outcome == ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: 500, attempts: 4))
+        #expect(calls.count == 4)
         #expect(elapsed < 2000)
     }
 
-    @Test func serverErrorsForeverStayInsideAShortDeadline() {
-        let transport = ScriptedTransport([.now(status(502))])
-        let (outcome, elapsed, _) = run(transport, timeoutMs: 250)
-        #expect(outcome.result == .failure(.upstreamUnavailable()))
-        #expect((1...4).contains(transport.calls.count))
-        #expect(elapsed <= 250 + 30, "took \(elapsed) ms")
-    }
-
-    @Test func hangingUpstreamGivesUpstreamTimeout() throws {
-        let transport = ScriptedTransport([.hang])
-        let (outcome, elapsed, _) = run(transport, timeoutMs: 200)
-        #expect(outcome.result == .failure(.upstreamTimeout))
-        let error = try #require(outcome.result.failure)
-        #expect(error.status == 504)
-        #expect(transport.calls.count == 1)
-        #expect(transport.calls[0].timeoutMs <= 200)
-        #expect(elapsed >= 190)
-        #expect(elapsed <= 200 + 50, "took \(elapsed) ms")
-    }
-
-    @Test func quickTimeoutsForeverGiveUpstreamTimeout() {
-        let transport = ScriptedTransport([.now(.timedOut)])
-        let (outcome, _, _) = run(transport, timeoutMs: 300)
-        #expect(outcome.result == .failure(.upstreamTimeout))
-        #expect(transport.calls.count <= 4)
+    @Test func hangingUpstreamTimesOutAtTheDeadline() {
+        let (outcome, elapsed, calls) = run([.hang], timeoutMs: 200)
+        #expect(outcome == ExchangeOutcome(result: .failure(.timedOut), upstreamStatus: nil, attempts: 1))
+        #expect(outcome.result.failureValue?.apiError.status == 504)
+        #expect(calls.map(\.timeoutMs) == [200])
+        #expect(elapsed == 200)
     }
 
     @Test func slowServerErrorsEndWithinTheDeadline() {
-        let transport = ScriptedTransport([.after(ms: 120, status(500))])
-        let (outcome, elapsed, _) = run(transport, timeoutMs: 300)
-        let code = outcome.result.failure?.code
-        #expect(code == .upstreamUnavailable || code == .upstreamTimeout)
-        #expect(elapsed <= 300 + 40, "took \(elapsed) ms")
-    }
-
-    @Test(arguments: [401, 403])
-    func authFailureIsNotRetried(_ code: Int) {
-        let transport = ScriptedTransport([.now(status(code)), .now(ok("never"))])
-        let (outcome, _, _) = run(transport, timeoutMs: 1000)
-        #expect(outcome.result == .failure(.upstreamAuthFailed))
-        #expect(outcome.attempts == 1)
-        #expect(transport.calls.count == 1)
-        #expect(outcome.upstreamStatus == code)
-    }
-
-    @Test func finalAnswersAreNotRetried() {
-        let finals: [(UpstreamAttempt, APIError)] = [
-            (status(400), .upstreamRejected), (status(429, retryAfter: 7), .upstreamUnavailable(retryAfter: 7)),
-            (status(404), .badUpstreamResponse), (.answered(status: 200, body: Array("{}".utf8), retryAfter: nil), .badUpstreamResponse),
-            (.bodyTooLarge, .badUpstreamResponse),
-        ]
-        for (attempt, expected) in finals {
-            let transport = ScriptedTransport([.now(attempt), .now(ok("never"))])
-            let (outcome, _, _) = run(transport, timeoutMs: 1000)
-            #expect(outcome.result == .failure(expected))
-            #expect(transport.calls.count == 1, "\(attempt)")
-        }
-    }
-
-    @Test func transportTimeoutNeverExceedsTheRemainingDeadline() {
-        let transport = ScriptedTransport([.after(ms: 60, status(500))])
-        let (_, elapsed, _) = run(transport, timeoutMs: 400)
-        #expect(transport.calls.count >= 2)
-        // Each attempt's timeout shrinks by at least the time since the previous one. (Measured
-        // between calls, not from the test's own start, which precedes the exchange's by however
-        // long a loaded or sanitized machine takes to get there.) Rounding up allows 1 ms.
-        for (previous, call) in zip(transport.calls, transport.calls.dropFirst()) {
-            let allowed = Double(previous.timeoutMs) - (call.atMs - previous.atMs) + 1
-            #expect(Double(call.timeoutMs) <= allowed, "gave \(call.timeoutMs) ms, at most \(allowed) ms left")
-            #expect(call.timeoutMs >= 1)
-        }
-        #expect(transport.calls.first.map { (390...400).contains($0.timeoutMs) } == true)
-        #expect(elapsed <= 400 + 40)
+        let (outcome, elapsed, calls) = run([.after(ms: 120, status(500))], timeoutMs: 300)
+        #expect(outcome.result == .failure(.unavailable) || outcome.result == .failure(.timedOut))
+        #expect(elapsed <= 300)
+        // Each attempt's timeout is what was left when it started.
+        for call in calls { #expect(Double(call.timeoutMs) == (300 - call.atMs).rounded(.up)) }
     }
 
     @Test func lastStatusIsKeptWhenALaterAttemptHasNone() {
-        let transport = ScriptedTransport([.now(status(503)), .hang])
-        let (outcome, _, _) = run(transport, timeoutMs: 200)
-        #expect(outcome.result == .failure(.upstreamTimeout))
+        let (outcome, elapsed, _) = run([.now(status(503)), .hang], timeoutMs: 200)
+        #expect(outcome.result == .failure(.timedOut))
         #expect(outcome.upstreamStatus == 503)
+        // The second attempt's timeout is what was left, rounded up to a whole millisecond.
+        #expect((200...201).contains(elapsed))
+    }
+
+    @Test(arguments: [401, 403])
+    func aRefusedKeyIsNotRetried(_ code: Int) {
+        let (outcome, _, calls) = run([.now(status(code)), .now(ok("never"))], timeoutMs: 1000)
+        #expect(outcome == ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: code, attempts: 1))
+        #expect(calls.count == 1)
     }
 }
 
 extension Result {
-    fileprivate var failure: Failure? {
+    fileprivate var failureValue: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

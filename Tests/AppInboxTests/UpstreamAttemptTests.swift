@@ -6,11 +6,11 @@ private func answered(_ status: Int, _ body: String, retryAfter: Int? = nil) -> 
     .answered(status: status, body: Array(body.utf8), retryAfter: retryAfter)
 }
 
-/// The error a verdict carries, whether final or retryable.
+/// What the browser is told for a verdict's failure, whether final or retryable.
 private func apiError(of verdict: AttemptVerdict) -> APIError? {
     switch verdict {
     case .token: nil
-    case .fail(let error), .retry(let error): error
+    case .fail(let failure), .retry(let failure): failure.apiError
     }
 }
 
@@ -36,14 +36,14 @@ struct UpstreamAttemptVerdictTests {
     ])
     func okWithoutStringTokenIsBadUpstreamResponse(_ body: String) {
         let verdict = answered(200, body).verdict
-        #expect(verdict == .fail(.badUpstreamResponse))
+        #expect(verdict == .fail(.badResponse))
         #expect(apiError(of: verdict)?.status == 502)
         #expect(apiError(of: verdict)?.code.rawValue == "bad_upstream_response")
     }
 
     @Test func badRequestIsUpstreamRejected() {
         let verdict = answered(400, #"{"error":"no contact fields"}"#).verdict
-        #expect(verdict == .fail(.upstreamRejected))
+        #expect(verdict == .fail(.rejected))
         #expect(apiError(of: verdict)?.status == 502)
         #expect(apiError(of: verdict)?.code.rawValue == "upstream_rejected")
     }
@@ -51,17 +51,20 @@ struct UpstreamAttemptVerdictTests {
     @Test(arguments: [401, 403])
     func authFailureIsUpstreamAuthFailed(_ status: Int) {
         let verdict = answered(status, "Unauthorized").verdict
-        #expect(verdict == .fail(.upstreamAuthFailed))
+        #expect(verdict == .fail(.refusedKey))
         #expect(apiError(of: verdict)?.status == 502)
         #expect(apiError(of: verdict)?.code.rawValue == "upstream_auth_failed")
     }
 
     @Test func tooManyRequestsIsUnavailableWithRetryAfter() {
         let verdict = answered(429, "slow down", retryAfter: 30).verdict
-        guard case .fail(let error) = verdict else {
+        guard case .fail(let failure) = verdict else {
             Issue.record("429 should not be retried inside the request: \(verdict)")
             return
         }
+        #expect(failure == .throttled(retryAfter: 30))
+        #expect(!failure.opensBreaker)
+        let error = failure.apiError
         #expect(error.status == 503)
         #expect(error.code.rawValue == "upstream_unavailable")
         #expect(error.retryAfter == 30)
@@ -70,48 +73,49 @@ struct UpstreamAttemptVerdictTests {
 
     @Test func tooManyRequestsWithoutRetryAfter() {
         let verdict = answered(429, "").verdict
-        #expect(verdict == .fail(.upstreamUnavailable()))
+        #expect(verdict == .fail(.throttled(retryAfter: nil)))
         #expect(apiError(of: verdict)?.response.header("Retry-After") == nil)
     }
 
     @Test(arguments: [500, 502, 503, 504, 599])
     func serverErrorsAreRetried(_ status: Int) {
         let verdict = answered(status, "oops").verdict
-        #expect(verdict == .retry(.upstreamUnavailable()))
+        #expect(verdict == .retry(.unavailable))
         #expect(apiError(of: verdict)?.status == 503)
         #expect(apiError(of: verdict)?.code.rawValue == "upstream_unavailable")
     }
 
     @Test func timeoutIsRetriedAsUpstreamTimeout() {
         let verdict = UpstreamAttempt.timedOut.verdict
-        #expect(verdict == .retry(.upstreamTimeout))
+        #expect(verdict == .retry(.timedOut))
         #expect(apiError(of: verdict)?.status == 504)
         #expect(apiError(of: verdict)?.code.rawValue == "upstream_timeout")
     }
 
     @Test func connectionFailureIsRetried() {
         let verdict = UpstreamAttempt.connectionFailed("Couldn't connect to server").verdict
-        #expect(verdict == .retry(.upstreamUnavailable()))
+        #expect(verdict == .retry(.unavailable))
         #expect(apiError(of: verdict)?.status == 503)
     }
 
     @Test func oversizedBodyIsBadUpstreamResponse() {
-        #expect(UpstreamAttempt.bodyTooLarge.verdict == .fail(.badUpstreamResponse))
+        #expect(UpstreamAttempt.bodyTooLarge.verdict == .fail(.badResponse))
         #expect(UpstreamAttempt.maxBodyBytes == 64 * 1024)
     }
 
     @Test(arguments: [201, 204, 301, 302, 304, 404, 405, 418, 499])
     func otherStatusesAreBadUpstreamResponse(_ status: Int) {
         let verdict = answered(status, #"{"token":"t"}"#).verdict
-        #expect(verdict == .fail(.badUpstreamResponse))
+        #expect(verdict == .fail(.badResponse))
         #expect(apiError(of: verdict)?.status == 502)
     }
 
     @Test func failureThatRetryCannotFixIsNotRetried() {
-        guard case .fail(let error) = UpstreamAttempt.failed("SSL peer certificate was not OK").verdict else {
+        guard case .fail(let failure) = UpstreamAttempt.failed("SSL peer certificate was not OK").verdict else {
             Issue.record("a TLS verification failure must not be retried")
             return
         }
+        let error = failure.apiError
         #expect(error.status >= 500)
         #expect(!error.message.contains("certificate"))
     }

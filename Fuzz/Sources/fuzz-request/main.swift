@@ -53,7 +53,11 @@ struct Target {
         guard case .success(let config) = Config.load(environment: environment) else { fatalError("fuzz config") }
         self.config = config
         do {
-            worker = try AppInboxService(config: config, log: Log(level: config.logLevel, format: config.logFormat)).makeWorker()
+            let share = try CurlShare()
+            let service = try AppInboxService(config: config, log: Log(level: config.logLevel, format: config.logFormat)) {
+                settings throws(SetupError) in try CurlUpstream(settings: settings, share: share)
+            }
+            worker = try service.makeWorker()
         } catch {
             fatalError("service: \(error)")
         }

@@ -6,8 +6,8 @@ public final class CurlShare: @unchecked Sendable {
     let handle: OpaquePointer?
 
     /// Creates the share handle; call `CurlShare.globalInit()` first.
-    public init() throws(UpstreamSetupError) {
-        guard let share = ccurl_share_create() else { throw UpstreamSetupError(function: "curl_share_init", detail: "failed") }
+    public init() throws(SetupError) {
+        guard let share = ccurl_share_create() else { throw SetupError(function: "curl_share_init", detail: "failed") }
         handle = OpaquePointer(share)
     }
 
@@ -16,28 +16,18 @@ public final class CurlShare: @unchecked Sendable {
 
     /// `curl_global_init`, which is not thread-safe: call once from `main`, before any thread
     /// starts. Refuses a libcurl older than `minimumVersion` with a sentence, not a crash later.
-    public static func globalInit() throws(UpstreamSetupError) {
+    public static func globalInit() throws(SetupError) {
         guard let info = ccurl_version_info() else {
-            throw UpstreamSetupError(function: "curl_version_info", detail: "libcurl reports no version")
+            throw SetupError(function: "curl_version_info", detail: "libcurl reports no version")
         }
         guard info.pointee.version_num >= minimumVersion.number else {
             let found = info.pointee.version.map { String(cString: $0) } ?? "unknown"
-            throw UpstreamSetupError(
+            throw SetupError(
                 function: "libcurl", detail: "version \(minimumVersion.text) or later is required; this system has \(found)")
         }
         let code = curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         guard code == CURLE_OK else {
-            throw UpstreamSetupError(function: "curl_global_init", detail: String(cString: curl_easy_strerror(code)))
+            throw SetupError(function: "curl_global_init", detail: String(cString: curl_easy_strerror(code)))
         }
     }
-}
-
-/// A curl call that failed while setting up a handle.
-public struct UpstreamSetupError: Error, CustomStringConvertible {
-    /// The failing C function.
-    public var function: String
-    /// curl's explanation.
-    public var detail: String
-    /// `function: detail`.
-    public var description: String { "\(function): \(detail)" }
 }

@@ -1,30 +1,5 @@
 import CCurl
 
-/// Settings of the HTTP request to eSputnik.
-public struct UpstreamSettings: Sendable {
-    /// The token endpoint URL.
-    public var url: String
-    /// The API key, sent as the Basic-auth password.
-    public var apiKey: String
-    /// Extra CA bundle, if any.
-    public var caFile: String?
-    /// TCP+TLS connect deadline per attempt.
-    public var connectTimeoutMs: Int
-
-    /// Takes the upstream settings from the configuration.
-    public init(config: Config) {
-        url = config.tokenURL
-        apiKey = config.apiKey
-        caFile = config.caFile
-        connectTimeoutMs = config.connectTimeoutMs
-    }
-
-    /// Basic auth with a fixed user name: eSputnik reads only the password, which is the key.
-    var authorizationHeader: String {
-        "Authorization: Basic " + Base64.encode(Array("app-inbox-fcgi:\(apiKey)".utf8))
-    }
-}
-
 /// One worker's curl easy handle, reused for every request so that the connection to eSputnik
 /// stays open (keep-alive) and TLS is negotiated once per worker, not once per request.
 /// Not thread-safe: each worker thread owns one.
@@ -34,9 +9,9 @@ public final class CurlUpstream: UpstreamTransport {
     private let sink = ResponseSink()
 
     /// Configures a handle for eSputnik's token endpoint.
-    public init(settings: UpstreamSettings, share: CurlShare) throws(UpstreamSetupError) {
+    public init(settings: UpstreamSettings, share: CurlShare) throws(SetupError) {
         guard let handle = curl_easy_init() else {
-            throw UpstreamSetupError(function: "curl_easy_init", detail: "failed")
+            throw SetupError(function: "curl_easy_init", detail: "failed")
         }
         self.handle = handle
         var list: UnsafeMutablePointer<curl_slist>?
@@ -48,7 +23,7 @@ public final class CurlUpstream: UpstreamTransport {
         }
         guard let list else {
             curl_easy_cleanup(handle)
-            throw UpstreamSetupError(function: "curl_slist_append", detail: "failed")
+            throw SetupError(function: "curl_slist_append", detail: "failed")
         }
         headers = list
 
@@ -83,7 +58,7 @@ public final class CurlUpstream: UpstreamTransport {
         if !failures.isEmpty {
             // Every stored property is set by now, so throwing runs deinit, which frees the
             // handle and the list: freeing them here as well was a double free.
-            throw UpstreamSetupError(function: "curl_easy_setopt", detail: failures.joined(separator: "; "))
+            throw SetupError(function: "curl_easy_setopt", detail: failures.joined(separator: "; "))
         }
     }
 

@@ -6,6 +6,7 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
     private final class Flight: @unchecked Sendable {
         let lock = ConditionLock()
         var value: Value?  // guarded by lock
+        var followers = 0  // guarded by the table's lock
     }
 
     private let flights = Locked<[Key: Flight]>([:])
@@ -17,7 +18,10 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
     /// waits for that call's value. `shared` tells whether this caller received another's value.
     public func run(_ key: Key, _ work: () -> Value) -> (value: Value, shared: Bool) {
         let (flight, isLeader) = flights.withLock { table -> (Flight, Bool) in
-            if let existing = table[key] { return (existing, false) }
+            if let existing = table[key] {
+                existing.followers += 1
+                return (existing, false)
+            }
             let flight = Flight()
             table[key] = flight
             return (flight, true)
@@ -42,4 +46,7 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
 
     /// How many keys have a call running (for status and tests).
     public var activeCount: Int { flights.withLock { $0.count } }
+
+    /// How many callers wait for the running call for `key` (for tests).
+    func followers(of key: Key) -> Int { flights.withLock { $0[key]?.followers ?? 0 } }
 }

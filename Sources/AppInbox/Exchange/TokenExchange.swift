@@ -1,31 +1,18 @@
-/// The result of exchanging one identity for a token, as every coalesced request receives it.
-public struct ExchangeOutcome: Sendable, Equatable {
-    /// The token (empty when eSputnik knows no such contact), or the error to answer.
-    public var result: Result<String, APIError>
-    /// The last upstream HTTP status seen, for the request log.
-    public var upstreamStatus: Int?
-    /// How many HTTP attempts were made.
-    public var attempts: Int
-}
-
-/// Exchanges an identity for a token within one deadline, retrying 5xx answers and broken
-/// connections with jittered exponential backoff while time remains.
-public struct TokenExchange<Transport: UpstreamTransport> {
-    /// Sends the requests.
-    public let transport: Transport
+/// Exchanges an identity for a token within one deadline: drives a `RetrySchedule` with the
+/// transport, the clock and the sleeps, and logs what went wrong.
+public struct TokenExchange {
+    /// Sends the requests (curl in production, a script in tests).
+    public let transport: any UpstreamTransport
     /// The whole exchange's deadline, retries included.
     public let timeoutMs: Int
     /// Where upstream trouble is reported.
     public let log: Log
-
-    /// At most this many attempts, however much time remains: a failing eSputnik is not helped
-    /// by a storm of retries from every site's workers.
-    static var maxAttempts: Int { 4 }
-    /// An attempt with less time than this left is not started: it could not complete.
-    static var minAttemptMs: Double { 50 }
+    /// The time in milliseconds, and a pause between attempts: inputs, so tests need not wait.
+    var now: () -> Double = MonotonicClock.nowMs
+    var pause: (Double) -> Void = { MonotonicClock.sleep(ms: $0) }
 
     /// Creates an exchange over a transport.
-    public init(transport: Transport, timeoutMs: Int, log: Log) {
+    public init(transport: any UpstreamTransport, timeoutMs: Int, log: Log) {
         self.transport = transport
         self.timeoutMs = timeoutMs
         self.log = log
@@ -34,48 +21,36 @@ public struct TokenExchange<Transport: UpstreamTransport> {
     /// Runs the exchange for one identity.
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
         let body = identity.upstreamBody
-        let deadline = MonotonicClock.nowMs() + Double(timeoutMs)
-        var attempts = 0
-        var lastStatus: Int?
+        var schedule = RetrySchedule(startMs: now(), timeoutMs: timeoutMs)
+        var step = schedule.send(nowMs: now())
+        var last: UpstreamAttempt?
         while true {
-            attempts += 1
-            let remaining = deadline - MonotonicClock.nowMs()
-            let attempt = transport.post(body, timeoutMs: max(1, Int(remaining.rounded(.up))))
-            lastStatus = attempt.status ?? lastStatus
-            switch attempt.verdict {
-            case .token(let token):
-                return ExchangeOutcome(result: .success(token), upstreamStatus: lastStatus, attempts: attempts)
-            case .fail(let error):
-                report(attempt, error: error, identity: identity)
-                return ExchangeOutcome(result: .failure(error), upstreamStatus: lastStatus, attempts: attempts)
-            case .retry(let error):
-                let left = deadline - MonotonicClock.nowMs()
-                let pause = Self.backoffMs(afterAttempt: attempts)
-                if left <= 1 {
-                    report(attempt, error: .upstreamTimeout, identity: identity)
-                    return ExchangeOutcome(result: .failure(.upstreamTimeout), upstreamStatus: lastStatus, attempts: attempts)
+            switch step {
+            case .send(let timeoutMs):
+                let attempt = transport.post(body, timeoutMs: timeoutMs)
+                last = attempt
+                step = schedule.next(after: attempt, nowMs: now(), jitter: Double.random(in: 0...1))
+            case .pause(let ms):
+                if let last {
+                    log.debug(
+                        "upstream_retry",
+                        ["attempt": String(schedule.attempts), "reason": Self.describe(last), "pause_ms": String(Int(ms))])
                 }
-                guard attempts < Self.maxAttempts, left - pause >= Self.minAttemptMs else {
-                    report(attempt, error: error, identity: identity)
-                    return ExchangeOutcome(result: .failure(error), upstreamStatus: lastStatus, attempts: attempts)
-                }
-                log.debug("upstream_retry", ["attempt": String(attempts), "reason": Self.describe(attempt), "pause_ms": String(Int(pause))])
-                MonotonicClock.sleep(ms: pause)
+                pause(ms)
+                step = schedule.send(nowMs: now())
+            case .finish(let outcome):
+                if let last, case .failure(let failure) = outcome.result { report(last, failure, identity) }
+                return outcome
             }
         }
     }
 
-    /// Full jitter over an exponential cap (50, 100, 200 ms …), so that workers that failed
-    /// together do not retry together.
-    static func backoffMs(afterAttempt attempt: Int) -> Double {
-        let cap = 50.0 * Double(1 << min(attempt - 1, 6))
-        return Double.random(in: cap / 2...cap)
-    }
-
-    private func report(_ attempt: UpstreamAttempt, error: APIError, identity: ContactIdentity) {
-        // A refused key is reported by the service, once per interval rather than per request.
-        guard error.code != .upstreamAuthFailed else { return }
-        log.warn("upstream_failed", ["error": error.code.rawValue, "reason": Self.describe(attempt), "identity": identity.masked])
+    private func report(_ attempt: UpstreamAttempt, _ failure: UpstreamFailure, _ identity: ContactIdentity) {
+        // A refused key is reported by the token source, once per interval rather than per request.
+        guard failure != .refusedKey else { return }
+        log.warn(
+            "upstream_failed",
+            ["error": failure.apiError.code.rawValue, "reason": Self.describe(attempt), "identity": identity.masked])
     }
 
     static func describe(_ attempt: UpstreamAttempt) -> String {

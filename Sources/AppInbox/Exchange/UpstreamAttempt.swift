@@ -19,10 +19,10 @@ public enum UpstreamAttempt: Sendable, Equatable {
 public enum AttemptVerdict: Sendable, Equatable {
     /// eSputnik answered with a token (possibly empty: no such contact).
     case token(String)
-    /// A final answer for the client.
-    case fail(APIError)
-    /// Worth retrying while the deadline allows; otherwise answer with this error.
-    case retry(APIError)
+    /// Final: no retry can change it.
+    case fail(UpstreamFailure)
+    /// Worth retrying while the deadline allows; otherwise this is the failure.
+    case retry(UpstreamFailure)
 }
 
 extension UpstreamAttempt {
@@ -31,26 +31,26 @@ extension UpstreamAttempt {
     public var verdict: AttemptVerdict {
         switch self {
         case .answered(200, let body, _):
-            guard let token = JSONValue.parse(body)?["token"]?.stringValue else { return .fail(.badUpstreamResponse) }
+            guard let token = JSONValue.parse(body)?["token"]?.stringValue else { return .fail(.badResponse) }
             return .token(token)
         case .answered(400, _, _):
-            return .fail(.upstreamRejected)
+            return .fail(.rejected)
         case .answered(401, _, _), .answered(403, _, _):
-            return .fail(.upstreamAuthFailed)
+            return .fail(.refusedKey)
         case .answered(429, _, let retryAfter):
-            return .fail(.upstreamUnavailable(retryAfter: retryAfter))
+            return .fail(.throttled(retryAfter: retryAfter))
         case .answered(500...599, _, _):
-            return .retry(.upstreamUnavailable())
+            return .retry(.unavailable)
         case .answered:
-            return .fail(.badUpstreamResponse)
+            return .fail(.badResponse)
         case .timedOut:
-            return .retry(.upstreamTimeout)
+            return .retry(.timedOut)
         case .connectionFailed:
-            return .retry(.upstreamUnavailable())
+            return .retry(.unavailable)
         case .bodyTooLarge:
-            return .fail(.badUpstreamResponse)
+            return .fail(.badResponse)
         case .failed:
-            return .fail(.upstreamUnavailable())
+            return .fail(.unavailable)
         }
     }
 

@@ -10,15 +10,7 @@ extension AppInboxService {
     /// changed but need a restart.
     @discardableResult
     public func reload(_ new: Config) -> [String] {
-        let settings = UpstreamSettings(config: new)
-        let keyRotated = upstream.withLock { current in
-            let rotated = !current.settings.apiKey.utf8.elementsEqual(settings.apiKey.utf8)
-            current = UpstreamGeneration(number: current.number + 1, settings: settings, timeoutMs: new.timeoutMs)
-            // Published under the lock, after the new settings: a worker that sees the number
-            // finds them when it takes the lock.
-            upstreamGeneration.store(current.number, ordering: .releasing)
-            return rotated
-        }
+        let keyRotated = guards.publish(UpstreamSettings(config: new), timeoutMs: new.timeoutMs)
         let before = Dictionary(config.summary.map(Self.assignment), uniquingKeysWith: { first, _ in first })
         let needRestart = new.summary.map(Self.assignment)
             .filter { before[$0.0] != $0.1 && !Self.reloadableVariables.contains($0.0) }

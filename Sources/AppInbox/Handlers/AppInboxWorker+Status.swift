@@ -3,12 +3,12 @@ extension AppInboxWorker {
     /// Restrict it to local addresses in the web server (see nginx/app-inbox.conf).
     func status(_ request: Request) -> Response {
         let metrics = service.metrics
-        let cacheStats = service.cache?.stats ?? (size: 0, evictions: 0)
+        let cacheStats = service.guards.cache?.stats ?? (size: 0, evictions: 0)
         let report = StatusReport(
             counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
-            upstreamInFlight: service.admission.count, cacheEnabled: service.cache != nil,
-            cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.breaker.withLock { $0 },
+            upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
+            cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
             listenQueueMax: { $0 >= 0 ? $0 : nil }(metrics.listenQueueMax.load(ordering: .relaxed)))
         let noStore = Response.Header("Cache-Control", "no-store")
         if RequestTarget.query(of: request)["format"] == "prometheus" {

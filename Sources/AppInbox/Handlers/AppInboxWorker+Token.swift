@@ -1,9 +1,8 @@
 extension AppInboxWorker {
-    /// The token route: the validated identity in, `{"token":"…"}` out, through the cross-site
-    /// guard, the per-identity rate limit, the opt-in cache and single flight.
+    /// The token route: the validated identity in, `{"token":"…"}` out.
     func token(_ request: Request, _ trace: inout RequestTrace) -> Response {
         let config = service.config
-        if let refusal = OriginCheck.verdict(request, allowedOrigins: config.resilience.allowedOrigins) {
+        if let refusal = OriginCheck.refusal(for: request, allowedOrigins: config.resilience.allowedOrigins) {
             return refusal.response
         }
         let identity: ContactIdentity
@@ -17,39 +16,26 @@ extension AppInboxWorker {
         if service.log.enabled(.info) { trace.identity = identity.masked }
 
         let now = MonotonicClock.nowMs()
-        var key: IdentityKey?
-        if service.cache != nil || service.limiter != nil {
-            key = keyer.key(for: identity)
-            // Without a key this request skips the cache and the limiter: filing it under any
-            // shared key could hand it another user's token.
-            if key == nil { service.reportKeyFailure() }
-        }
+        let key = identityKey(identity)
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
             counters.count(\.rateLimited)
             return APIError.rateLimited(retryAfter: retryAfter).response
         }
-        if let cache = service.cache, let key {
-            // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
-            if RequestTarget.query(of: request)["fresh"] != "1", let token = cache.lookup(key, nowMs: now) {
-                counters.count(\.cacheHits)
-                return .json(TokenAnswer.body(token))
-            }
-            counters.count(\.cacheMisses)
-        }
+        // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
+        let fresh = RequestTarget.query(of: request)["fresh"] == "1"
+        let answer = tokens.token(for: identity, key: key, fresh: fresh, nowMs: now)
+        trace.upstreamStatus = answer.outcome.upstreamStatus
+        trace.coalesced = answer.coalesced
+        return answer.outcome.response
+    }
 
-        refreshExchange()
-        let exchange = tokenExchange
-        let (outcome, shared) = service.flights.run(identity) {
-            service.guardedExchange(identity, key: key, with: exchange, counters: counters)
-        }
-        trace.upstreamStatus = outcome.upstreamStatus
-        trace.coalesced = shared
-        switch outcome.result {
-        case .success(let token):
-            return .json(TokenAnswer.body(token))
-        case .failure(let error):
-            return error.response
-        }
+    /// The identity's cache and rate-limit key, when either is on. Without a key the request
+    /// skips both: filing it under any shared key could hand it another user's token.
+    private func identityKey(_ identity: ContactIdentity) -> IdentityKey? {
+        guard service.guards.cache != nil || service.limiter != nil else { return nil }
+        let key = keyer.key(for: identity)
+        if key == nil { service.reportKeyFailure() }
+        return key
     }
 }
 

@@ -1,26 +1,23 @@
 /// Answers requests on one worker thread: routes them, runs the handler, counts and logs them.
 public final class AppInboxWorker {
     let service: AppInboxService
-    /// This worker's exchange (its own curl handle), rebuilt when a reload changes the upstream.
-    private(set) var tokenExchange: TokenExchange<CurlUpstream>
-    private var generation: Int
-
+    /// This worker's way to a token (its own transport to eSputnik).
+    var tokens: TokenSource
     /// This worker's HMAC context for cache and rate-limit keys.
     let keyer: IdentityKeyer
     /// This worker's share of the status counters.
     let counters: Metrics.Shard
 
-    init(service: AppInboxService, exchange: TokenExchange<CurlUpstream>, generation: Int, keyer: IdentityKeyer) {
+    init(service: AppInboxService, tokens: TokenSource, keyer: IdentityKeyer, counters: Metrics.Shard) {
         self.service = service
-        self.tokenExchange = exchange
-        self.generation = generation
+        self.tokens = tokens
         self.keyer = keyer
-        counters = service.metrics.makeShard()
+        self.counters = counters
     }
 
     /// One exchange with eSputnik, outside any route (the `token` subcommand).
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
-        tokenExchange.exchange(identity)
+        tokens.exchange.exchange(identity)
     }
 
     /// Answers one request; never throws: every failure becomes an error answer.
@@ -69,19 +66,6 @@ public final class AppInboxWorker {
             return service.isUnhealthy ? .text(status: 503, "eSputnik circuit breaker open\n") : .text("ok\n")
         case .status:
             return status(request)
-        }
-    }
-
-    /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests
-    /// already under way finish on the old handle; only this worker's next call uses the new one.
-    func refreshExchange() {
-        guard service.upstreamGeneration.load(ordering: .acquiring) != generation else { return }
-        let current = service.upstream.withLock { $0 }
-        do {
-            tokenExchange = try service.makeExchange(current)
-            generation = current.number
-        } catch {
-            service.log.error("reload_worker_failed", ["error": String(describing: error)])
         }
     }
 }

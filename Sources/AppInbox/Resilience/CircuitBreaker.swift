@@ -23,7 +23,7 @@ public struct CircuitBreaker: Sendable, Equatable {
     /// The current state.
     public private(set) var state = State.closed(failures: 0)
     /// How many times the breaker has opened.
-    public private(set) var opened = 0
+    public private(set) var openCount = 0
     let threshold: Int
     let cooldownMs: Double
 
@@ -48,33 +48,55 @@ public struct CircuitBreaker: Sendable, Equatable {
         }
     }
 
-    /// Reports a call's result: `failed` for eSputnik being down, slow or garbled.
-    public mutating func record(failed: Bool, nowMs: Double) {
+    /// A change the caller should announce.
+    public enum Transition: Sendable, Equatable {
+        /// Calls are refused from now on, for the cooldown.
+        case opened
+        /// A success after the breaker had opened: calls go through again.
+        case closed
+    }
+
+    /// Reports a call's result: `failed` for eSputnik being down, slow or garbled. Returns the
+    /// transition this caused, if any.
+    @discardableResult
+    public mutating func record(failed: Bool, nowMs: Double) -> Transition? {
         switch (state, failed) {
+        case (.closed, false):
+            state = .closed(failures: 0)
+            return nil
         case (_, false):
             state = .closed(failures: 0)
+            return .closed
         case (.closed(let failures), true) where failures + 1 < threshold:
             state = .closed(failures: failures + 1)
+            return nil
         case (.closed, true), (.probing, true):
             state = .open(untilMs: nowMs + cooldownMs)
-            opened += 1
+            openCount += 1
+            return .opened
         case (.open, true):
-            break  // a call that started before the breaker opened
+            return nil  // a call that started before the breaker opened
         }
     }
 
-    /// `closed`, `open` or `half_open`, for status.
     /// Whether calls go through unhindered (for strict health).
     public var isClosed: Bool {
         if case .closed = state { return true }
         return false
     }
 
-    public var name: String {
+    /// The state without its data, as `status` names it.
+    public enum Phase: String, Sendable, CaseIterable {
+        case closed, open
+        case halfOpen = "half_open"
+    }
+
+    /// Where the breaker stands, for status.
+    public var phase: Phase {
         switch state {
-        case .closed: "closed"
-        case .open: "open"
-        case .probing: "half_open"
+        case .closed: .closed
+        case .open: .open
+        case .probing: .halfOpen
         }
     }
 }

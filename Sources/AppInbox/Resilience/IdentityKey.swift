@@ -21,10 +21,10 @@ public struct IdentityHasher: Sendable {
     private let secret: [UInt8]
 
     /// Draws a fresh 32-byte secret from OpenSSL's CSPRNG.
-    public init() throws(UpstreamSetupError) {
+    public init() throws(SetupError) {
         var bytes = [UInt8](repeating: 0, count: 32)
         guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else {
-            throw UpstreamSetupError(function: "RAND_bytes", detail: "no randomness available")
+            throw SetupError(function: "RAND_bytes", detail: "no randomness available")
         }
         secret = bytes
     }
@@ -44,9 +44,9 @@ public struct IdentityHasher: Sendable {
     }
 
     /// A keyer for one worker thread: same keys as `key(for:)`, without per-call set-up.
-    public func makeKeyer() throws(UpstreamSetupError) -> IdentityKeyer {
+    public func makeKeyer() throws(SetupError) -> IdentityKeyer {
         guard let context = ccrypto_hmac_sha256_new(secret, secret.count) else {
-            throw UpstreamSetupError(function: "EVP_MAC_init", detail: "HMAC-SHA256 is not available")
+            throw SetupError(function: "EVP_MAC_init", detail: "HMAC-SHA256 is not available")
         }
         return IdentityKeyer(context: context)
     }

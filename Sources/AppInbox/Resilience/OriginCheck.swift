@@ -3,7 +3,7 @@
 /// so even a request that slips through cannot be read by another origin.
 public enum OriginCheck {
     /// The 403 answer when `Sec-Fetch-Site` says cross-site or `Origin` is not allowed.
-    public static func verdict(_ request: Request, allowedOrigins: [String]) -> APIError? {
+    public static func refusal(for request: Request, allowedOrigins: [String]) -> APIError? {
         if request.string("HTTP_SEC_FETCH_SITE") == "cross-site" {
             return .crossSite("The request came from another site.")
         }

@@ -119,21 +119,3 @@ public final class Metrics: Sendable {
     /// Seconds since the process started serving.
     var uptimeSeconds: Double { (MonotonicClock.nowMs() - startedMs) / 1000 }
 }
-
-extension ExchangeOutcome {
-    /// The label under which `status` counts this upstream call.
-    var metricLabel: String {
-        switch result {
-        case .success(let token): token.isEmpty ? "unknown_contact" : "token"
-        case .failure where upstreamStatus == 429: "throttled"
-        case .failure(let error): error.code.rawValue
-        }
-    }
-
-    /// Whether this result says eSputnik is down, slow or garbled (what opens the breaker).
-    /// A refused key or request is our problem, and a 429 is eSputnik pacing us, not failing.
-    var isUpstreamFailure: Bool {
-        guard case .failure(let error) = result, upstreamStatus != 429 else { return false }
-        return [.upstreamUnavailable, .upstreamTimeout, .badUpstreamResponse].contains(error.code)
-    }
-}

@@ -46,10 +46,11 @@ extension StatusReport {
         single("app_inbox_cache_entries", "gauge", "Identities in the cache.", cacheSize)
         single("app_inbox_rate_limited", "counter", "Token requests refused with 429.", counters.rateLimited)
         family("app_inbox_breaker_state", "stateset", "Circuit breaker state.")
-        for state in ["closed", "open", "half_open"] {
-            lines.append("app_inbox_breaker_state{app_inbox_breaker_state=\"\(state)\"} \(breaker.name == state ? 1 : 0)")
+        for phase in CircuitBreaker.Phase.allCases {
+            lines.append(
+                "app_inbox_breaker_state{app_inbox_breaker_state=\"\(phase.rawValue)\"} \(breaker.phase == phase ? 1 : 0)")
         }
-        single("app_inbox_breaker_opened", "counter", "Times the circuit breaker opened.", breaker.opened)
+        single("app_inbox_breaker_opened", "counter", "Times the circuit breaker opened.", breaker.openCount)
         single(
             "app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.",
             counters.breakerRejected)

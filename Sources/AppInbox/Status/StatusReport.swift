@@ -82,8 +82,8 @@ struct StatusReport {
             }
             out.field("breaker") {
                 out.object {
-                    out.field("state") { out.string(breaker.name) }
-                    out.field("opened") { out.number(breaker.opened) }
+                    out.field("state") { out.string(breaker.phase.rawValue) }
+                    out.field("opened") { out.number(breaker.openCount) }
                     out.field("rejected") { out.number(counters.breakerRejected) }
                 }
             }

@@ -1,0 +1,90 @@
+/// One worker's way to a token: cache → single flight → upstream cap → circuit breaker →
+/// eSputnik → cache. It owns the worker's exchange (its own transport, rebuilt after a reload)
+/// and counters; the pieces all workers share are in `UpstreamGuards`.
+struct TokenSource {
+    let guards: UpstreamGuards
+    let counters: Metrics.Shard
+    /// Replaced after a reload; tests set its clock.
+    var exchange: TokenExchange
+    private var generation: Int
+
+    /// A token, or why there is none, and whether another request's call produced it.
+    struct Answer {
+        var outcome: ExchangeOutcome
+        var coalesced = false
+    }
+
+    init(guards: UpstreamGuards, counters: Metrics.Shard) throws(SetupError) {
+        self.guards = guards
+        self.counters = counters
+        (exchange, generation) = try guards.makeExchange()
+    }
+
+    /// The token for `identity`. `key` files it in the cache (nil: skip the cache); `fresh`
+    /// replaces a cached token the eSputnik script found invalid.
+    mutating func token(for identity: ContactIdentity, key: IdentityKey?, fresh: Bool, nowMs: Double) -> Answer {
+        if let cache = guards.cache, let key {
+            if !fresh, let token = cache.lookup(key, nowMs: nowMs) {
+                counters.count(\.cacheHits)
+                return Answer(outcome: ExchangeOutcome(result: .success(token)))
+            }
+            counters.count(\.cacheMisses)
+        }
+        refreshExchange()
+        let (outcome, coalesced) = guards.flights.run(identity) { call(identity, key: key) }
+        return Answer(outcome: outcome, coalesced: coalesced)
+    }
+
+    /// One upstream call as a single-flight leader makes it: through the cap and the breaker,
+    /// timed and counted, its token cached when the cache is on.
+    private func call(_ identity: ContactIdentity, key: IdentityKey?) -> ExchangeOutcome {
+        // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
+        let started = MonotonicClock.nowMs()
+        guard guards.admission.admit(nowMs: started) else {
+            counters.count(\.upstreamCapRejected)
+            return .heldBack(retryAfter: 1)
+        }
+        defer { guards.admission.finish(nowMs: MonotonicClock.nowMs()) }
+        if case .reject(let retryAfter) = guards.breaker.withLock({ $0.decide(nowMs: started) }) {
+            counters.count(\.breakerRejected)
+            return .heldBack(retryAfter: retryAfter)
+        }
+
+        let outcome = exchange.exchange(identity)
+        let finished = MonotonicClock.nowMs()
+        switch guards.breaker.withLock({ $0.record(failed: outcome.opensBreaker, nowMs: finished) }) {
+        case .opened:
+            guards.log.error(
+                "breaker_opened",
+                ["cooldown_s": String(guards.settings.breakerCooldownSeconds), "reason": outcome.metricLabel])
+        case .closed:
+            guards.log.info("breaker_closed", [:])
+        case nil:
+            break
+        }
+        counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
+        switch outcome.result {
+        case .failure(.refusedKey):
+            guards.reportAuthFailure(status: outcome.upstreamStatus, nowMs: finished)
+        case .success(let token):
+            if let cache = guards.cache, let key {
+                let ttl = token.isEmpty ? guards.settings.negativeTTLSeconds : guards.settings.cacheTTLSeconds
+                cache.store(key, token: token, ttlSeconds: ttl, nowMs: finished)
+            }
+        case .failure:
+            break
+        }
+        return outcome
+    }
+
+    /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests
+    /// already under way finish on the old transport; only this worker's next call uses the new one.
+    private mutating func refreshExchange() {
+        guard guards.currentNumber != generation else { return }
+        do {
+            (exchange, generation) = try guards.makeExchange()
+        } catch {
+            guards.log.error("reload_worker_failed", ["error": String(describing: error)])
+        }
+    }
+}

@@ -1,0 +1,61 @@
+@testable import AppInbox
+
+/// The whole responder in-process, with a scripted eSputnik instead of curl: requests go
+/// through `respond(to:)` exactly as the FastCGI transport sends them, without sockets.
+final class TestApp {
+    let service: AppInboxService
+    let upstream: ScriptedUpstream
+    /// The worker that `get` uses; `makeWorker()` gives more, one per thread.
+    let worker: AppInboxWorker
+
+    /// A responder configured by `env` (on top of the test key), its eSputnik answering `script`.
+    init(
+        _ env: [String: String] = [:], upstream script: [ScriptedUpstream.Step] = [.now(Fixture.ok("tok"))],
+        clock: VirtualClock? = nil
+    ) throws {
+        let config = try Fixture.config(["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new })
+        let upstream = ScriptedUpstream(script, clock: clock)
+        service = try AppInboxService(config: config, log: Log(level: config.logLevel)) { upstream.transport($0) }
+        self.upstream = upstream
+        worker = try service.makeWorker()
+        if let clock {
+            worker.tokens.exchange.now = clock.now
+            worker.tokens.exchange.pause = clock.advance
+        }
+    }
+
+    func makeWorker() throws -> AppInboxWorker { try service.makeWorker() }
+
+    /// A GET of the token route for a user the web server signed in by email.
+    func token(_ email: String, query: String = "", headers: [String: String] = [:], on worker: AppInboxWorker? = nil)
+        -> Answer
+    {
+        get("/app-inbox/token" + (query.isEmpty ? "" : "?" + query), headers: headers, params: ["INBOX_EMAIL": email], on: worker)
+    }
+
+    /// Any request, answered as the web server would receive it.
+    func get(
+        _ target: String, method: String = "GET", headers: [String: String] = [:], params: [String: String] = [:],
+        on worker: AppInboxWorker? = nil
+    ) -> Answer {
+        let request = Fixture.request(method: method, target, headers: headers, params: params)
+        return Answer((worker ?? self.worker).respond(to: request))
+    }
+
+    /// The status route's counters, as JSON.
+    var status: JSONValue { JSONValue.parse(get("/app-inbox/status").response.body) ?? .null }
+
+    /// What the browser receives.
+    struct Answer {
+        let response: Response
+        init(_ response: Response) { self.response = response }
+
+        var status: Int { response.status }
+        var json: JSONValue? { JSONValue.parse(response.body) }
+        /// The token of a 200, nil otherwise.
+        var token: String? { status == 200 ? json?["token"]?.stringValue : nil }
+        /// The error code of an error answer.
+        var error: String? { json?["error"]?.stringValue }
+        func header(_ name: String) -> String? { response.header(name) }
+    }
+}
