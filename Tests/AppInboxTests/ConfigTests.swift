@@ -2,34 +2,18 @@ import Testing
 
 @testable import AppInbox
 
-private struct NoSuchFile: Error, CustomStringConvertible {
-    var description: String { "No such file or directory" }
+private func load(_ env: [String: String], files: [String: String] = [:]) -> Result<Config, ConfigProblems> {
+    Fixture.load(env, files: files)
 }
 
-/// A `readFile` that knows only the given files.
-private func files(_ contents: [String: String]) -> (String) throws -> [UInt8] {
-    { path in
-        guard let text = contents[path] else { throw NoSuchFile() }
-        return Array(text.utf8)
-    }
+private func problems(_ env: [String: String], files: [String: String] = [:]) -> [ConfigProblem] {
+    Fixture.problems(env, files: files)
 }
 
-private func load(_ env: [String: String], files contents: [String: String] = [:]) -> Result<Config, ConfigProblems> {
-    Config.load(environment: env, readFile: files(contents))
-}
-
-/// The problems of a configuration that must fail.
-private func problems(_ env: [String: String], files contents: [String: String] = [:]) -> [ConfigProblem] {
-    switch load(env, files: contents) {
-    case .success: []
-    case .failure(let failure): failure.problems
-    }
-}
-
-private let key = ["APP_INBOX_API_KEY": "sk-test-0123456789"]
+private let key = Fixture.environment()
 
 private func with(_ extra: [String: String]) -> [String: String] {
-    key.merging(extra) { _, new in new }
+    Fixture.environment(extra)
 }
 
 @Suite("Config.load")

@@ -11,11 +11,7 @@ private func settings(_ configure: (inout InitScriptSettings) -> Void = { _ in }
 }
 
 private func request(query: String = "", _ headers: [String: String] = [:], method: String = "GET") -> Request {
-    var params = ["REQUEST_METHOD": method, "REQUEST_URI": "/app-inbox/init.js" + (query.isEmpty ? "" : "?" + query)]
-    for (name, value) in headers {
-        params["HTTP_" + String(name.uppercased().map { $0 == "-" ? "_" : $0 })] = value
-    }
-    return Request(params: params)
+    Fixture.request(method: method, "/app-inbox/init.js" + (query.isEmpty ? "" : "?" + query), headers: headers)
 }
 
 @Suite("EntityTag")

@@ -2,17 +2,12 @@ import Testing
 
 @testable import AppInbox
 
-private let key = ["APP_INBOX_API_KEY": "sk-test-0123456789"]
-
 private func load(_ extra: [String: String]) -> Result<Config, ConfigProblems> {
-    Config.load(environment: key.merging(extra) { _, new in new }, readFile: { _ in [] })
+    Fixture.load(Fixture.environment(extra))
 }
 
 private func problems(_ extra: [String: String]) -> [ConfigProblem] {
-    switch load(extra) {
-    case .success: []
-    case .failure(let failure): failure.problems
-    }
+    Fixture.problems(Fixture.environment(extra))
 }
 
 @Suite("InitScriptSettings")

@@ -4,10 +4,10 @@ import Testing
 
 /// A token request with the given browser headers (as FastCGI params).
 private func request(origin: String? = nil, fetchSite: String? = nil) -> Request {
-    var params = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/app-inbox/token", "INBOX_EMAIL": "alice@example.com"]
-    params["HTTP_ORIGIN"] = origin
-    params["HTTP_SEC_FETCH_SITE"] = fetchSite
-    return Request(params: params)
+    var headers: [String: String] = [:]
+    headers["Origin"] = origin
+    headers["Sec-Fetch-Site"] = fetchSite
+    return Fixture.request(headers: headers, params: ["INBOX_EMAIL": "alice@example.com"])
 }
 
 private let shop = ["https://shop.example"]

@@ -2,10 +2,7 @@ import Testing
 
 @testable import AppInbox
 
-/// A distinct identity key per number.
-private func key(_ number: Int) -> IdentityKey {
-    IdentityKey(words: (UInt64(number), 0x5EED, UInt64(number) &* 31, 7))
-}
+private func key(_ number: Int) -> IdentityKey { Fixture.key(number) }
 
 /// Admits `count` requests for `key` at `nowMs`; returns how many went ahead.
 private func burst(_ limiter: RateLimiter, _ key: IdentityKey, count: Int, at nowMs: Double) -> Int {

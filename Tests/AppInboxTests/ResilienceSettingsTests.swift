@@ -2,24 +2,12 @@ import Testing
 
 @testable import AppInbox
 
-private struct NoFiles: Error {}
-
-/// Loads a configuration with an API key and `extra` variables.
-private func load(_ extra: [String: String]) -> Result<Config, ConfigProblems> {
-    Config.load(environment: ["APP_INBOX_API_KEY": "sk-test-0123456789"].merging(extra) { _, new in new }) { _ in
-        throw NoFiles()
-    }
-}
-
 private func settings(_ extra: [String: String]) throws -> ResilienceSettings {
-    try load(extra).get().resilience
+    try Fixture.config(extra).resilience
 }
 
 private func problems(_ extra: [String: String]) -> [ConfigProblem] {
-    switch load(extra) {
-    case .success: []
-    case .failure(let failure): failure.problems
-    }
+    Fixture.problems(Fixture.environment(extra))
 }
 
 @Suite("ResilienceSettings from the environment")
@@ -162,7 +150,7 @@ struct ResilienceSettingsTests {
     }
 
     @Test func theSummaryShowsTheEffectiveSettings() throws {
-        let config = try load(["APP_INBOX_THREADS": "8", "APP_INBOX_ALLOWED_ORIGINS": "https://shop.example"]).get()
+        let config = try Fixture.config(["APP_INBOX_THREADS": "8", "APP_INBOX_ALLOWED_ORIGINS": "https://shop.example"])
         let summary = config.summary
         #expect(summary.contains("APP_INBOX_CACHE_TTL_S=0 (cache off)"))
         #expect(summary.contains("APP_INBOX_RATE_LIMIT_PER_MIN=60"))

@@ -2,10 +2,7 @@ import Testing
 
 @testable import AppInbox
 
-/// A distinct identity key per number.
-private func key(_ number: Int) -> IdentityKey {
-    IdentityKey(words: (UInt64(number), 0xCAC4E, 0, UInt64(number) &* 977))
-}
+private func key(_ number: Int) -> IdentityKey { Fixture.key(number) }
 
 /// A day, for entries that must not expire during a test.
 private let longTTL = 86_400

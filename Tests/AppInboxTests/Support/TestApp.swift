@@ -2,18 +2,22 @@
 
 /// The whole responder in-process, with a scripted eSputnik instead of curl: requests go
 /// through `respond(to:)` exactly as the FastCGI transport sends them, without sockets.
-final class TestApp {
+/// Unchecked: `worker` serves only the test's own thread; other threads make their own with
+/// `makeWorker()`, as the transport's worker threads do.
+final class TestApp: @unchecked Sendable {
     let service: AppInboxService
     let upstream: ScriptedUpstream
     /// The worker that `get` uses; `makeWorker()` gives more, one per thread.
     let worker: AppInboxWorker
+    private let env: [String: String]
 
     /// A responder configured by `env` (on top of the test key), its eSputnik answering `script`.
     init(
         _ env: [String: String] = [:], upstream script: [ScriptedUpstream.Step] = [.now(Fixture.ok("tok"))],
         clock: VirtualClock? = nil
     ) throws {
-        let config = try Fixture.config(["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new })
+        self.env = ["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new }
+        let config = try Fixture.config(self.env)
         let upstream = ScriptedUpstream(script, clock: clock)
         service = try AppInboxService(config: config, log: Log(level: config.logLevel)) { upstream.transport($0) }
         self.upstream = upstream
@@ -25,6 +29,11 @@ final class TestApp {
     }
 
     func makeWorker() throws -> AppInboxWorker { try service.makeWorker() }
+
+    /// This app's configuration with `changes`, as a reload would read it.
+    func config(_ changes: [String: String]) throws -> Config {
+        try Fixture.config(env.merging(changes) { _, new in new })
+    }
 
     /// A GET of the token route for a user the web server signed in by email.
     func token(_ email: String, query: String = "", headers: [String: String] = [:], on worker: AppInboxWorker? = nil)

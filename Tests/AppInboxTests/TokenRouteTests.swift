@@ -1,0 +1,216 @@
+import Glibc
+import Testing
+
+@testable import AppInbox
+
+private func ok(_ token: String) -> ScriptedUpstream.Step { .now(Fixture.ok(token)) }
+private func status(_ code: Int, retryAfter: Int? = nil) -> ScriptedUpstream.Step {
+    .now(Fixture.status(code, retryAfter: retryAfter))
+}
+
+/// The token route's compositions, in-process: origin → identity → rate limit → cache → single
+/// flight → cap → breaker → exchange → cache → answer, against a scripted eSputnik.
+@Suite("Token route")
+struct TokenRouteTests {
+    @Test func aSignedInUserGetsTheirToken() throws {
+        let app = try TestApp(upstream: [ok("tok-alice")])
+        let answer = app.token("alice@example.com")
+        #expect(answer.status == 200)
+        #expect(answer.token == "tok-alice")
+        #expect(answer.header("Cache-Control")?.contains("no-store") == true)
+        #expect(app.upstream.calls.map(\.body) == [ContactIdentity(email: "alice@example.com").upstreamBody])
+        #expect(app.upstream.calls.map(\.apiKey) == [Fixture.apiKey])
+    }
+
+    @Test func refusalsNeverReachESputnik() throws {
+        let app = try TestApp()
+        #expect(app.get("/app-inbox/token").error == "unauthenticated")
+        #expect(app.token("not-an-email").error == "invalid_identity")
+        #expect(app.token("alice@example.com", headers: ["Sec-Fetch-Site": "cross-site"]).error == "cross_site")
+        let repeated = app.worker.respond(
+            to: Request(orderedParams: [
+                ("REQUEST_URI", "/app-inbox/token"), ("INBOX_EMAIL", "alice@example.com"), ("INBOX_EMAIL", "eve@example.com"),
+            ]))
+        #expect(repeated.status == 500)
+        #expect(app.upstream.calls.isEmpty)
+    }
+
+    @Test func withoutTheCacheEveryRequestAsksESputnik() throws {
+        let app = try TestApp(upstream: [ok("t1"), ok("t2")])
+        #expect(app.token("alice@example.com").token == "t1")
+        #expect(app.token("alice@example.com").token == "t2")
+        #expect(app.upstream.calls.count == 2)
+    }
+
+    @Test func theCacheAnswersRepeatsAndFreshReplaces() throws {
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60"], upstream: [ok("t1"), ok("t2")])
+        #expect(app.token("alice@example.com").token == "t1")
+        #expect(app.token("alice@example.com").token == "t1")
+        #expect(app.upstream.calls.count == 1)
+        // The eSputnik script found t1 invalid: fetch a new one and keep it.
+        #expect(app.token("alice@example.com", query: "fresh=1").token == "t2")
+        #expect(app.token("alice@example.com").token == "t2")
+        #expect(app.upstream.calls.count == 2)
+        let cache = app.status["cache"]
+        #expect(cache?["hits"] == .number(2))
+        #expect(cache?["misses"] == .number(2))
+    }
+
+    @Test func theCacheKeepsUsersApartByBytes() throws {
+        // "é" precomposed and decomposed are one String to Swift and two contacts to eSputnik.
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60"], upstream: [ok("t-nfc"), ok("t-nfd"), ok("t-bob")])
+        #expect(app.token("caf\u{E9}@example.com").token == "t-nfc")
+        #expect(app.token("cafe\u{301}@example.com").token == "t-nfd")
+        #expect(app.token("bob@example.com").token == "t-bob")
+        #expect(app.token("caf\u{E9}@example.com").token == "t-nfc")
+        #expect(app.token("cafe\u{301}@example.com").token == "t-nfd")
+        #expect(app.upstream.calls.count == 3)
+    }
+
+    @Test func failuresAreNotCached() throws {
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60"], upstream: [status(400), ok("t1")])
+        #expect(app.token("alice@example.com").error == "upstream_rejected")
+        #expect(app.token("alice@example.com").token == "t1")
+        #expect(app.upstream.calls.count == 2)
+    }
+
+    @Test func anUnknownContactIsCachedForTheNegativeTTL() throws {
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60", "APP_INBOX_NEGATIVE_TTL_S": "30"], upstream: [ok("")])
+        #expect(app.token("ghost@example.com").token == "")
+        #expect(app.token("ghost@example.com").token == "")
+        #expect(app.upstream.calls.count == 1)
+    }
+
+    @Test func theRateLimitComesBeforeTheCache() throws {
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60", "APP_INBOX_RATE_LIMIT_PER_MIN": "2"], upstream: [ok("t1")])
+        var statuses: [Int] = []
+        for _ in 1...4 { statuses.append(app.token("alice@example.com").status) }
+        #expect(statuses.filter { $0 == 429 }.count >= 1)
+        let limited = app.token("alice@example.com")
+        #expect(limited.status == 429)
+        #expect(limited.error == "rate_limited")
+        #expect(Int(limited.header("Retry-After") ?? "") ?? 0 >= 1)
+        // Another user is not held back by alice's bucket.
+        #expect(app.token("bob@example.com").status == 200)
+        #expect(app.status["rate_limited"] == .number(Double(statuses.filter { $0 == 429 }.count + 1)))
+    }
+
+    @Test func theBreakerOpensOnFailuresAndRefusesWithoutCalling() throws {
+        let app = try TestApp(
+            ["APP_INBOX_BREAKER_FAILURES": "2", "APP_INBOX_BREAKER_COOLDOWN_S": "30", "APP_INBOX_HEALTH_STRICT": "1"],
+            upstream: [status(502)], clock: VirtualClock())
+        #expect(app.get("/app-inbox/healthz").status == 200)
+        #expect(app.token("alice@example.com").error == "upstream_unavailable")
+        #expect(app.token("bob@example.com").error == "upstream_unavailable")
+        let callsWhenOpened = app.upstream.calls.count
+        let refused = app.token("carol@example.com")
+        #expect(refused.status == 503)
+        #expect(Int(refused.header("Retry-After") ?? "") ?? 0 >= 29)
+        #expect(app.upstream.calls.count == callsWhenOpened)
+        #expect(app.get("/app-inbox/healthz").status == 503)
+        #expect(app.status["breaker"]?["state"] == .string("open"))
+        #expect(app.status["breaker"]?["rejected"] == .number(1))
+    }
+
+    @Test(arguments: [
+        (status(429, retryAfter: 9), "upstream_unavailable", "throttled"),
+        (status(401), "upstream_auth_failed", "upstream_auth_failed"),
+        (status(400), "upstream_rejected", "upstream_rejected"),
+    ])
+    func answersThatSayESputnikWorksKeepTheBreakerClosed(_ step: ScriptedUpstream.Step, _ code: String, _ label: String)
+        throws
+    {
+        let app = try TestApp(["APP_INBOX_BREAKER_FAILURES": "1"], upstream: [step])
+        for _ in 1...3 { #expect(app.token("alice@example.com").error == code) }
+        #expect(app.upstream.calls.count == 3)
+        #expect(app.status["breaker"]?["state"] == .string("closed"))
+        #expect(app.status["upstream"]?["calls"]?[label] == .number(3))
+    }
+
+    @Test func aRetriedServerErrorEndsInOneAnswer() throws {
+        let app = try TestApp(upstream: [status(503), status(500), ok("t3")], clock: VirtualClock())
+        let answer = app.token("alice@example.com")
+        #expect(answer.token == "t3")
+        #expect(app.upstream.calls.count == 3)
+        #expect(app.status["upstream"]?["calls"]?["token"] == .number(1))
+    }
+
+    @Test func concurrentRequestsForOneUserMakeOneCall() throws {
+        let app = try TestApp(upstream: [.held(Fixture.ok("shared"))])
+        let answers = Locked<[String?]>([])
+        let threads = (0..<4).map { _ in
+            spawn {
+                let token = app.token("alice@example.com", on: try! app.makeWorker()).token
+                answers.withLock { $0.append(token) }
+            }
+        }
+        // One leader in eSputnik, three followers waiting for its answer; then let it answer.
+        waitUntil { app.upstream.calls.count == 1 && app.service.guards.flights.followers(of: alice) == 3 }
+        app.upstream.release()
+        for thread in threads { join(thread) }
+        #expect(answers.withLock { $0 } == ["shared", "shared", "shared", "shared"])
+        #expect(app.upstream.calls.count == 1)
+        #expect(app.status["coalesced"] == .number(3))
+    }
+
+    @Test func theCapHoldsBackCallsBeyondIt() throws {
+        let app = try TestApp(["APP_INBOX_MAX_UPSTREAM": "1"], upstream: [.held(Fixture.ok("slow"))])
+        let first = spawn { _ = app.token("alice@example.com", on: try! app.makeWorker()) }
+        waitUntil { app.upstream.calls.count == 1 }
+        let refused = app.token("bob@example.com")
+        #expect(refused.status == 503)
+        #expect(refused.header("Retry-After") == "1")
+        app.upstream.release()
+        join(first)
+        #expect(app.upstream.calls.count == 1)
+        #expect(app.status["upstream"]?["rejected_at_capacity"] == .number(1))
+    }
+
+    @Test func aReloadRotatesTheKeyForTheNextCall() throws {
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60"], upstream: [ok("t1"), ok("t2")])
+        #expect(app.token("alice@example.com").token == "t1")
+        let rotated = try app.config(["APP_INBOX_API_KEY": "sk-rotated-9876543210"])
+        #expect(app.service.reload(rotated).isEmpty)
+        // The cache survives a key rotation; a new user's call goes out with the new key.
+        #expect(app.token("alice@example.com").token == "t1")
+        #expect(app.token("bob@example.com").token == "t2")
+        #expect(app.upstream.calls.map(\.apiKey) == [Fixture.apiKey, "sk-rotated-9876543210"])
+    }
+
+    @Test func aReloadNamesWhatNeedsARestart() throws {
+        let app = try TestApp()
+        let changed = try app.config(["APP_INBOX_CACHE_TTL_S": "60", "APP_INBOX_TIMEOUT_MS": "900"])
+        #expect(app.service.reload(changed) == ["APP_INBOX_CACHE_TTL_S"])
+    }
+}
+
+private let alice = ContactIdentity(email: "alice@example.com")
+
+/// Polls `condition` for up to five seconds.
+private func waitUntil(_ condition: () -> Bool) {
+    for _ in 0..<5_000 where !condition() { usleep(1_000) }
+    #expect(condition())
+}
+
+/// Runs `body` on a new thread.
+private func spawn(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    let box = Unmanaged.passRetained(Body(body)).toOpaque()
+    var thread = pthread_t()
+    let status = pthread_create(
+        &thread, nil,
+        { raw in
+            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
+            return nil
+        }, box)
+    precondition(status == 0, "pthread_create: \(status)")
+    return thread
+}
+
+private func join(_ thread: pthread_t) {
+    precondition(pthread_join(thread, nil) == 0)
+}
+
+private final class Body: Sendable {
+    let run: @Sendable () -> Void
+    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
