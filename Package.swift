@@ -10,17 +10,23 @@ let package = Package(
         .executable(name: "esputnik-sandbox", targets: ["esputnik-sandbox"]),
         // For the fuzz targets in Fuzz/, a separate package that builds with sanitizers.
         .library(name: "AppInbox", targets: ["AppInbox"]),
+        .library(name: "ResponderCore", targets: ["ResponderCore"]),
     ],
     targets: [
         .target(name: "CFastCGI", linkerSettings: [.linkedLibrary("fcgi")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "CProcess"),
-        .target(name: "AppInbox", dependencies: ["CCurl", "CCrypto"]),
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "AppInbox"]),
+        // Request/Response values, JSON, the log, locks, the clock, file bytes: what the transport,
+        // the app and the sandbox share. libc only.
+        .target(name: "ResponderCore"),
+        // The token route, init.js, status: the product. Knows no FastCGI.
+        .target(name: "AppInbox", dependencies: ["ResponderCore", "CCurl", "CCrypto"]),
+        // FastCGI (and CGI) in, Response out. Knows no AppInbox.
+        .target(name: "FastCGI", dependencies: ["ResponderCore", "CFastCGI"]),
         .executableTarget(name: "app-inbox-fcgi", dependencies: ["AppInbox", "FastCGI", "CProcess"]),
-        .executableTarget(name: "esputnik-sandbox", dependencies: ["AppInbox", "FastCGI", "CCrypto"]),
-        .testTarget(name: "AppInboxTests", dependencies: ["AppInbox"]),
+        .executableTarget(name: "esputnik-sandbox", dependencies: ["ResponderCore", "FastCGI", "CCrypto"]),
+        .testTarget(name: "AppInboxTests", dependencies: ["AppInbox", "ResponderCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

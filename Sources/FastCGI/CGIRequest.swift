@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 import Glibc
 
 /// Answers the single request of a plain CGI invocation: params from the environment, the body

@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 import CFastCGI
 import Glibc
 

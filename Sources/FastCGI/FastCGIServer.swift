@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 import CFastCGI
 import Glibc
 import Synchronization
@@ -24,6 +24,8 @@ public enum FastCGIServer {
         public var maxParamsBytes = 65_536
         /// Which TCP peers may connect (`FCGI_WEB_SERVER_ADDRS`).
         public var peers = PeerFilter()
+        /// The program's version, for the `listening` line.
+        public var version = ""
 
         /// Creates server options.
         public init(socket: ListenSocket, threads: Int, shutdownGraceSeconds: Int, log: Log) {
@@ -47,13 +49,23 @@ public enum FastCGIServer {
         precondition(sigaction(SIGPIPE, &ignore, nil) == 0, "sigaction(SIGPIPE, SIG_IGN) failed")
     }
 
+    /// Why `run` returned.
+    public enum StopReason: Sendable, Equatable {
+        /// SIGTERM or SIGINT; `unfinished` requests were still running when the grace period ended.
+        case signal(String, unfinished: Int)
+        /// Serving never began: the signal mask, libfcgi, a thread or a worker's setup failed
+        /// (logged as it happened).
+        case setupFailed(String)
+    }
+
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
-    /// period and exits 0. Never returns.
+    /// period and returns. Workers parked on idle kept connections are not joined: the caller
+    /// ends the process.
     ///
     /// - Parameter onReload: called on SIGHUP, on the signal thread; nil ignores SIGHUP.
     public static func run(
         _ options: Options, onReload: (() -> Void)? = nil, makeResponder: @escaping ResponderFactory
-    ) -> Never {
+    ) -> StopReason {
         // Block the stop signals in every thread (the workers inherit this mask) so that only
         // the sigwait below sees them and no worker's accept or curl call is interrupted.
         var stopSignals = sigset_t()
@@ -61,12 +73,12 @@ public enum FastCGIServer {
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }
         guard pthread_sigmask(SIG_BLOCK, &stopSignals, nil) == 0 else {
             options.log.error("signal_setup_failed")
-            exit(1)
+            return .setupFailed("pthread_sigmask")
         }
 
         guard FCGX_Init() == 0 else {
             options.log.error("fastcgi_init_failed")
-            exit(1)
+            return .setupFailed("FCGX_Init")
         }
         options.socket.reserveReceiveBuffer(ConnectionGate.peekCapacity(maxParamsBytes: options.maxParamsBytes))
         let state = ServerState()
@@ -76,10 +88,13 @@ public enum FastCGIServer {
             }
             if !started {
                 options.log.error("thread_start_failed", ["index": String(index)])
-                exit(1)
+                return .setupFailed("pthread_create")
             }
         }
-        options.log.info("listening", ["threads": String(options.threads), "version": Config.version])
+        // Every worker builds its responder before the first accept; one that cannot means the
+        // process cannot serve as configured.
+        if let failure = state.awaitWorkers(options.threads) { return .setupFailed(failure) }
+        options.log.info("listening", ["threads": String(options.threads), "version": options.version])
 
         while true {
             var received: Int32 = 0
@@ -88,11 +103,13 @@ public enum FastCGIServer {
                 if let onReload { onReload() } else { options.log.info("signal_ignored", ["signal": "HUP"]) }
                 continue
             }
-            stop(options, state: state, signal: received == SIGTERM ? "TERM" : "INT")
+            let signal = received == SIGTERM ? "TERM" : "INT"
+            return .signal(signal, unfinished: stop(options, state: state, signal: signal))
         }
     }
 
-    private static func stop(_ options: Options, state: ServerState, signal: String) -> Never {
+    /// Stops accepting and waits for in-flight requests; returns how many did not finish.
+    private static func stop(_ options: Options, state: ServerState, signal: String) -> Int {
         options.log.info("stopping", ["signal": signal, "in_flight": String(state.inFlight.load(ordering: .relaxed))])
         state.stopping.store(true, ordering: .sequentiallyConsistent)
         FCGX_ShutdownPending()
@@ -117,8 +134,7 @@ public enum FastCGIServer {
         }
         options.socket.removeSocketFile()
         options.log.info("stopped")
-        // Workers parked on idle kept connections are not joined: nothing of theirs is pending.
-        exit(0)
+        return unfinished
     }
 
     private static func worker(index: Int, options: Options, state: ServerState, makeResponder: ResponderFactory) {
@@ -127,7 +143,7 @@ public enum FastCGIServer {
             responder = try makeResponder()
         } catch {
             options.log.error("worker_setup_failed", ["index": String(index), "error": String(describing: error)])
-            exit(1)
+            return state.workerReady(failure: "worker setup: \(error)")
         }
         let gate = ConnectionGate(
             idleTimeoutSeconds: options.idleTimeoutSeconds, maxParamsBytes: options.maxParamsBytes, peers: options.peers,
@@ -137,8 +153,9 @@ public enum FastCGIServer {
         var request = FCGX_Request()
         guard FCGX_InitRequest(&request, -1, 0) == 0 else {
             options.log.error("worker_setup_failed", ["index": String(index), "error": "FCGX_InitRequest failed"])
-            exit(1)
+            return state.workerReady(failure: "FCGX_InitRequest")
         }
+        state.workerReady(failure: nil)
         var connection: Int32 = -1
         var accepted = index  // staggers the workers' listen-queue samples
         while true {
@@ -189,11 +206,32 @@ public enum FastCGIServer {
     }
 }
 
-/// Counters shared between the workers and the shutdown sequence.
+/// Counters shared between the workers and the start and shutdown sequences.
 final class ServerState: Sendable {
     let stopping = Atomic<Bool>(false)
     let inFlight = Atomic<Int>(0)
     private let refusals = ThrottledReport(intervalMs: 10_000)
+    private let startup = ConditionLock()
+    /// Workers that finished setting up, and the first failure; guarded by `startup`.
+    private nonisolated(unsafe) var ready = 0
+    private nonisolated(unsafe) var failure: String?
+
+    /// A worker finished its setup, well or not.
+    func workerReady(failure: String?) {
+        startup.withLock {
+            ready += 1
+            if self.failure == nil { self.failure = failure }
+            startup.broadcast()
+        }
+    }
+
+    /// Waits until `count` workers set up; returns the first failure.
+    func awaitWorkers(_ count: Int) -> String? {
+        startup.withLock {
+            startup.wait { ready >= count }
+            return failure
+        }
+    }
 
     /// A connection closed for what it sent (or did not send): worth a line, not one per packet.
     func reportRefusal(_ reason: String, log: Log) {

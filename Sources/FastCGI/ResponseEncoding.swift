@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 
 /// Serializes a response the way CGI and FastCGI responders send it: a `Status:` header,
 /// the other headers, a blank line, then the body.

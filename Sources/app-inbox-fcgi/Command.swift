@@ -147,7 +147,8 @@ enum Command {
         options.idleTimeoutSeconds = config.idleTimeoutSeconds
         options.maxParamsBytes = config.maxParamsBytes
         options.peers = peers
-        FastCGIServer.run(
+        options.version = Config.version
+        let stop = FastCGIServer.run(
             options,
             onReload: {
                 // Re-read the environment file and key file; a broken one leaves the old config in force.
@@ -158,6 +159,10 @@ enum Command {
         ) {
             let worker = try service.makeWorker()
             return worker.respond(to:)
+        }
+        switch stop {
+        case .signal: return 0
+        case .setupFailed: return 1
         }
     }
 

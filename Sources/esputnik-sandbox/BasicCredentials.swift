@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 
 /// The user and password of an `Authorization: Basic` header (RFC 7617), as both the token
 /// endpoint (key check) and the demo sign-in read it.

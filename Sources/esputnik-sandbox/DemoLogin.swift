@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 import CCrypto
 
 /// The demo site's sign-in, which the sandbox serves beside eSputnik's endpoint so that `make run`

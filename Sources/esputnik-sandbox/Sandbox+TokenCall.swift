@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 
 extension Sandbox {
     /// One call of `POST /v1/auth/contact/token`: recorded, then faulted or answered.
@@ -43,9 +43,16 @@ extension Sandbox {
         guard let key = present.first else {
             return json(400, #"{"error":"Bad Request","message":"email, phone or externalCustomerId is required"}"#)
         }
-        if fault.kind == .token { return json(200, String(decoding: TokenAnswer.body(fault.token), as: UTF8.self)) }
-        let token = present.contains { contacts.contains(Array($0.utf8)) } ? "sbx-\(key)-\(sequence)" : ""
-        return json(200, String(decoding: TokenAnswer.body(token), as: UTF8.self))
+        if fault.kind == .token { return tokenAnswer(fault.token) }
+        return tokenAnswer(present.contains { contacts.contains(Array($0.utf8)) } ? "sbx-\(key)-\(sequence)" : "")
+    }
+
+    /// eSputnik's `{"token":"…"}`, the token JSON-escaped.
+    private func tokenAnswer(_ token: String) -> Response {
+        var body = Array(#"{"token":"#.utf8)
+        JSONString.append(token, to: &body)
+        body.append(UInt8(ascii: "}"))
+        return Response(status: 200, headers: [.init("Content-Type", "application/json")], body: body)
     }
 
     /// Basic auth with any user name and the sandbox's key as the password, as eSputnik checks it.

@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 
 /// eSputnik's token endpoint as documented, plus a record of what it received and switchable
 /// faults. Shared by all of the sandbox's worker threads.

@@ -1,4 +1,4 @@
-import AppInbox
+import ResponderCore
 import FastCGI
 import Glibc
 
@@ -65,9 +65,11 @@ enum SandboxCommand {
             return fail("--listen is required")
         }
         let sandbox = Sandbox(apiKeys: apiKeys, contacts: contacts)
-        FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
+        let stop = FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
             sandbox.respond(to:)
         }
+        if case .setupFailed = stop { return 1 }
+        return 0
     }
 
     static func fail(_ message: String) -> Int32 {

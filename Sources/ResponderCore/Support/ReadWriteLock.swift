@@ -3,11 +3,11 @@ import Glibc
 /// A pthread reader-writer lock guarding a value: many workers may read at once. Used where
 /// nearly every access is a read (cache lookups), so that readers never queue behind each other
 /// in the kernel as they would on a mutex under load.
-final class ReadWriteLock<Value>: @unchecked Sendable {
+public final class ReadWriteLock<Value: Sendable>: @unchecked Sendable {
     private let lock = UnsafeMutablePointer<pthread_rwlock_t>.allocate(capacity: 1)
     private var value: Value  // guarded by lock
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
         // Cannot fail with default attributes on Linux (pthread_rwlock_init(3)); checked anyway.
         let status = pthread_rwlock_init(lock, nil)
@@ -20,14 +20,14 @@ final class ReadWriteLock<Value>: @unchecked Sendable {
     }
 
     /// Runs `body` with shared access.
-    func read<T>(_ body: (Value) -> T) -> T {
+    public func read<T>(_ body: (Value) -> T) -> T {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return body(value)
     }
 
     /// Runs `body` with exclusive access.
-    func write<T>(_ body: (inout Value) -> T) -> T {
+    public func write<T>(_ body: (inout Value) -> T) -> T {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return body(&value)
