@@ -1,5 +1,6 @@
 """Real processes for the integration tests: nginx, esputnik-sandbox and app-inbox-fcgi, on
-127.0.0.1 and free high ports, each stopped by its own PID."""
+127.0.0.1 and free high ports, each stopped by its own PID; and the one HTTP client that every
+test speaks through."""
 
 import base64
 import http.client
@@ -10,6 +11,7 @@ import socket
 import ssl
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +61,56 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+class Headers(dict):
+    """An answer's headers under their lower-case names, as a plain dict (so that tests can
+    compare and serialize them), looked up in any case. A repeated header keeps its last value."""
+
+    def __init__(self, pairs):
+        super().__init__((name.lower(), value) for name, value in pairs)
+
+    def __getitem__(self, name):
+        return super().__getitem__(name.lower())
+
+    def __contains__(self, name):
+        return isinstance(name, str) and super().__contains__(name.lower())
+
+    def get(self, name, default=None):
+        return super().get(name.lower(), default)
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Headers
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def basic_auth(user, password):
+    """The Authorization header of HTTP Basic auth."""
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def http_request(port, path, *, method="GET", headers=None, body=None, tls=None, basic=None, host="127.0.0.1",
+                 timeout=30):
+    """One request on a new connection, closed afterwards. `tls`: HTTPS, trusting this CA file
+    (or an ssl.SSLContext); `basic`: (user, password) for HTTP Basic auth."""
+    all_headers = dict(headers or {}) | (basic_auth(*basic) if basic else {})
+    if tls is None:
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        context = tls if isinstance(tls, ssl.SSLContext) else ssl.create_default_context(cafile=str(tls))
+        conn = http.client.HTTPSConnection(host, port, context=context, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=all_headers)
+        response = conn.getresponse()
+        return Answer(response.status, Headers(response.getheaders()), response.read())
+    finally:
+        conn.close()
 
 
 def make_tls(directory):
@@ -159,15 +211,9 @@ class Sandbox:
         self._tls = ssl.create_default_context(cafile=str(self.ca))
 
     def _call(self, path):
-        conn = http.client.HTTPSConnection("127.0.0.1", self.port, context=self._tls, timeout=10)
-        try:
-            conn.request("POST", path)
-            response = conn.getresponse()
-            body = response.read()
-            assert response.status == 200, (path, response.status, body)
-            return body
-        finally:
-            conn.close()
+        answer = http_request(self.port, path, method="POST", tls=self._tls, timeout=10)
+        assert answer.status == 200, (path, answer.status, answer.body)
+        return answer.body
 
     def fault(self, **params):
         from urllib.parse import urlencode
@@ -354,29 +400,17 @@ class App:
                            [self.port, self.basic_port])
 
     def get(self, path="/app-inbox/token", email=None, phone=None, external_id=None, method="GET",
-            body=None, headers=None, port=None, timeout=30):
-        """One request through the front nginx; returns (status, headers dict, body bytes)."""
-        all_headers = dict(headers or {})
-        if email is not None:
-            all_headers["X-Test-Email"] = email
-        if phone is not None:
-            all_headers["X-Test-Phone"] = phone
-        if external_id is not None:
-            all_headers["X-Test-External-Id"] = external_id
-        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=all_headers)
-            response = conn.getresponse()
-            return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        finally:
-            conn.close()
+            body=None, headers=None, basic=None, port=None, timeout=30):
+        """One request through the front nginx; returns (status, Headers, body bytes)."""
+        identity = {"X-Test-Email": email, "X-Test-Phone": phone, "X-Test-External-Id": external_id}
+        all_headers = dict(headers or {}) | {name: value for name, value in identity.items() if value is not None}
+        answer = http_request(port or self.port, path, method=method, headers=all_headers, body=body, basic=basic,
+                              timeout=timeout)
+        return answer.status, answer.headers, answer.body
 
     def token(self, email=None, **kwargs):
         status, headers, body = self.get(email=email, **kwargs)
         return status, json.loads(body) if body else None
-
-    def basic_auth_header(self, user, password):
-        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
     def log(self):
         return self.log_path.read_text(errors="replace")

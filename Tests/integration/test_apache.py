@@ -4,8 +4,6 @@ shared-hosting .htaccess (plain CGI and mod_fcgid) with the `make dist` binary, 
 without a Swift toolchain. Routing must answer the same under nginx, mod_proxy_fcgi and mod_fcgid,
 although they fill SCRIPT_NAME and PATH_INFO differently."""
 
-import base64
-import http.client
 import os
 import re
 import shutil
@@ -17,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from apache import Apache, apache_user, example
-from stack import API_KEY, APP_BIN, ROOT, App
+from stack import API_KEY, APP_BIN, ROOT, App, http_request
 
 USER, PASSWORD = "alice@example.com", "secret"  # in the htpasswd file App writes
 TOKEN = re.compile(r"sbx-alice@example\.com-\d+")
@@ -36,17 +34,9 @@ def settings(sandbox):
 
 
 def get(port, path, method="GET", auth=(USER, PASSWORD), headers=None):
-    """One request; returns (status, lower-cased headers, body)."""
-    all_headers = dict(headers or {})
-    if auth:
-        all_headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(method, path, headers=all_headers)
-        response = conn.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        conn.close()
+    """One request, as USER unless `auth` says otherwise; returns (status, headers, body)."""
+    answer = http_request(port, path, method=method, headers=headers, basic=auth)
+    return answer.status, answer.headers, answer.body
 
 
 def answer(port, path, method="GET", headers=None):

@@ -8,9 +8,7 @@ $APP_INBOX_ARTIFACTS (default: <temp dir>/app-inbox-fcgi-artifacts); with UPDATE
 also replaces docs/demo.png.
 """
 
-import base64
 import html
-import http.client
 import json
 import os
 import re
@@ -23,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import BIN_DIR, ROOT, free_port, wait_for_port
+from stack import BIN_DIR, ROOT, free_port, http_request, wait_for_port
 
 CHROMIUM = shutil.which(os.environ.get("CHROMIUM", "chromium")) or shutil.which("chromium-browser")
 KNOWN_TOKEN = r"sbx-alice@example\.com-\d+"
@@ -166,14 +164,9 @@ def test_another_site_cannot_read_the_token(demo, tmp_path):
     assert len(attempts) == 2, demo.access_log()[-3000:]
     # Whatever gets through, no answer carries a CORS header that would let the other site read it.
     for headers in ({"Sec-Fetch-Site": "cross-site"}, {}):
-        conn = http.client.HTTPConnection("127.0.0.1", demo.port, timeout=30)
-        conn.request("GET", "/app-inbox/token", headers={
-            "Origin": elsewhere.rstrip("/"), "Authorization": "Basic " + base64.b64encode(b"alice@example.com:demo").decode(),
-            **headers})
-        response = conn.getresponse()
-        response.read()
-        conn.close()
-        assert not [name for name, _ in response.getheaders() if name.lower().startswith("access-control-")]
+        answer = http_request(demo.port, "/app-inbox/token", headers={"Origin": elsewhere.rstrip("/"), **headers},
+                              basic=("alice@example.com", "demo"))
+        assert not [name for name in answer.headers if name.lower().startswith("access-control-")]
     guard_exists = any("cross_site" in path.read_text() for path in (ROOT / "Sources" / "AppInbox").rglob("*.swift"))
     if guard_exists:
         assert all('" 403 ' in line for line in attempts), attempts

@@ -6,8 +6,6 @@ way systemd runs them (there is no systemd as PID 1 here): the socket unit's lis
 fd 0 (StandardInput=socket), the key in a credentials directory (%d), and plain socket activation
 (LISTEN_FDS) through systemd-socket-activate."""
 
-import base64
-import http.client
 import http.server
 import os
 import re
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, nginx_config, stop
+from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, http_request, nginx_config, stop
 
 PREFIX = "/usr"
 
@@ -117,13 +115,8 @@ def front(workdir, socket_path):
 
 
 def fetch(port, email="alice@example.com"):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request("GET", "/app-inbox/token", headers={"X-Test-Email": email})
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    answer = http_request(port, "/app-inbox/token", headers={"X-Test-Email": email}, timeout=15)
+    return answer.status, answer.body
 
 
 def service_environment(service, credentials, sandbox):
@@ -258,14 +251,9 @@ def test_nginx_example_with_its_session_check(sandbox, tmp_path):
     nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"unix:{socket_path}")),
                   [port])
 
-    def request(path="/app-inbox/token", headers=None):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-        try:
-            conn.request("GET", path, headers=headers or {})
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+    def request(path="/app-inbox/token", headers=None, basic=None):
+        answer = http_request(port, path, headers=headers, basic=basic, timeout=15)
+        return answer.status, answer.body
 
     try:
         status, body = request(headers={"Cookie": "session=alice"})
@@ -278,10 +266,10 @@ def test_nginx_example_with_its_session_check(sandbox, tmp_path):
         assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}'] * 2
         # A client's own Basic-auth name reaches nobody: the example pins REMOTE_USER before
         # `include fastcgi_params`, and the identity is the checker's.
-        basic = {"Authorization": "Basic " + base64.b64encode(b"victim@example.com:x").decode()}
-        status, body = request(headers={"Cookie": "session=alice", **basic})
+        victim = ("victim@example.com", "x")
+        status, body = request(headers={"Cookie": "session=alice"}, basic=victim)
         assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-'), body
-        assert request(headers=basic)[0] == 401
+        assert request(basic=victim)[0] == 401
         assert request("/app-inbox/healthz") == (200, b"ok\n")  # open to 127.0.0.1 without a session
         # init.js needs no session (here 404: the example's responder has no site id); status is local.
         assert request("/app-inbox/init.js")[0] == 404

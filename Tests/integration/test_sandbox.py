@@ -1,25 +1,14 @@
 """The sandbox itself behaves as eSputnik documents, so tests against it mean something."""
 
-import base64
-import http.client
 import json
-import ssl
 
-from stack import API_KEY
+from stack import API_KEY, http_request
 
 
 def call(sandbox, body, auth=("any", API_KEY), content_type="application/json"):
-    context = ssl.create_default_context(cafile=str(sandbox.ca))
-    conn = http.client.HTTPSConnection("127.0.0.1", sandbox.port, context=context, timeout=10)
-    headers = {"Content-Type": content_type}
-    if auth:
-        headers["Authorization"] = "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-    try:
-        conn.request("POST", "/v1/auth/contact/token", body=body, headers=headers)
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+    answer = http_request(sandbox.port, "/v1/auth/contact/token", method="POST", body=body,
+                          headers={"Content-Type": content_type}, basic=auth, tls=sandbox.ca, timeout=10)
+    return answer.status, answer.body
 
 
 def test_basic_auth_is_checked(sandbox):

@@ -113,9 +113,9 @@ def test_healthz(app):
 def test_identity_from_basic_auth_remote_user(app):
     port = app.basic_port
     assert app.get(port=port)[0] == 401  # nginx's own challenge
-    status, _, body = app.get(port=port, headers=app.basic_auth_header("alice@example.com", "secret"))
+    status, _, body = app.get(port=port, basic=("alice@example.com", "secret"))
     assert status == 200 and json.loads(body)["token"].startswith("sbx-alice@example.com-")
-    assert app.get(port=port, headers=app.basic_auth_header("alice@example.com", "wrong"))[0] == 401
+    assert app.get(port=port, basic=("alice@example.com", "wrong"))[0] == 401
 
 
 def test_api_key_never_in_answers_or_log_and_identities_are_masked(app, sandbox):

@@ -11,7 +11,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack import API_KEY, FASTCGI_PARAMS, Nginx, cli_env, free_port, nginx_config, run_cli
+from stack import API_KEY, FASTCGI_PARAMS, Nginx, basic_auth, cli_env, free_port, nginx_config, run_cli
 from stack import serving_pid as child_of
 
 
@@ -87,7 +87,7 @@ def test_remote_user_set_after_fastcgi_params_is_refused_not_believed(start_app,
     }}"""
     nginx = Nginx(tmp_path / "nginx", nginx_config(tmp_path / "nginx", servers), [port])
     try:
-        attack = {"X-Test-Validated": "alice@example.com", **app.basic_auth_header("user0@example.com", "x")}
+        attack = {"X-Test-Validated": "alice@example.com", **basic_auth("user0@example.com", "x")}
         status, headers, body = app.get(port=port, headers=attack)
         assert status == 500, body
         answer = json.loads(body)
