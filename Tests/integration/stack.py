@@ -1,6 +1,6 @@
-"""Real processes for the integration tests: nginx, esputnik-sandbox and app-inbox-fcgi, on
-127.0.0.1 and free high ports, each stopped by its own PID; and the one HTTP client that every
-test speaks through."""
+"""Real processes for the integration tests and the benchmarks (bench/harness): nginx,
+esputnik-sandbox and app-inbox-fcgi, on 127.0.0.1 and free high ports, each stopped by its own
+PID; the test CA; and the one HTTP client that every test and bench/run speak through."""
 
 import base64
 import http.client
@@ -42,7 +42,7 @@ def wait_for_port(port, timeout=10.0, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+            raise RuntimeError(f"{Path(proc.args[0]).name} exited with {proc.returncode} before listening on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
@@ -61,6 +61,51 @@ def stop(proc, sig=signal.SIGTERM, timeout=10.0):
             proc.kill()
             proc.wait()
     return proc.returncode
+
+
+def child_pids(pid):
+    """The children of a process (php-fpm's workers, the supervisor's serving child); none once
+    it is gone."""
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+class Processes:
+    """The processes a long run starts (bench/run), each in its own session so that Ctrl-C
+    reaches the run and not them; stop_all stops every one by its PID, children included."""
+
+    def __init__(self):
+        self.started = []  # (Popen, stop signal)
+
+    def start(self, argv, log_path, env=None, stop_signal=signal.SIGTERM, cwd=None):
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=True, cwd=cwd)
+        self.started.append((proc, stop_signal))
+        return proc
+
+    def stop(self, proc, timeout=10.0):
+        for entry in list(self.started):
+            if entry[0] is proc:
+                self.started.remove(entry)
+                self._stop(proc, entry[1], timeout)
+
+    def stop_all(self):
+        while self.started:
+            self._stop(*self.started.pop(), 10.0)
+
+    @staticmethod
+    def _stop(proc, sig, timeout):
+        children = child_pids(proc.pid) if proc.poll() is None else []
+        stop(proc, sig, timeout)
+        # php-fpm's children normally leave with their master; make sure, by their own PIDs.
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 class Headers(dict):
@@ -113,37 +158,45 @@ def http_request(port, path, *, method="GET", headers=None, body=None, tls=None,
         conn.close()
 
 
-def make_tls(directory):
-    """A throwaway CA and a server certificate for 127.0.0.1, made at test time."""
+def make_tls(directory, ca_name="app-inbox-fcgi test CA", days=2, server="server"):
+    """A throwaway CA and a certificate it signed for 127.0.0.1 and localhost: ca.pem,
+    {server}.pem and {server}.key in `directory`, valid for `days` (scripts/demo keeps its
+    CA between runs, so it asks for longer)."""
     d = Path(directory)
     run = lambda *args: subprocess.run(args, cwd=d, check=True, capture_output=True)
     run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
-        "-days", "2", "-subj", "/CN=app-inbox-fcgi test CA",
+        "-days", str(days), "-subj", f"/CN={ca_name}",
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign")
-    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{server}.key", "-out", f"{server}.csr",
         "-subj", "/CN=127.0.0.1")
     (d / "san.cnf").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run("openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-        "-out", "server.pem", "-days", "2", "-extfile", "san.cnf")
-    return d / "ca.pem", d / "server.pem", d / "server.key"
+    run("openssl", "x509", "-req", "-in", f"{server}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+        "-out", f"{server}.pem", "-days", str(days), "-extfile", "san.cnf")
+    return d / "ca.pem", d / f"{server}.pem", d / f"{server}.key"
 
 
-def nginx_config(prefix, servers, upstreams=""):
-    """A complete nginx.conf in its own prefix dir; `servers` is the http-level body."""
+def nginx_config(prefix, servers, upstreams="", load=False):
+    """A complete nginx.conf in its own prefix dir; `servers` is the http-level body. `load=True`
+    is for bench/run: no access log to write per request, warnings only, room for thousands of
+    connections, and client connections kept as long as wrk keeps them."""
     prefix = Path(prefix)
     for sub in ("body", "fastcgi", "proxy", "uwsgi", "scgi"):
         (prefix / sub).mkdir(parents=True, exist_ok=True)
     # As root, nginx's workers would run as nobody and could not reach our files (docs/PITFALLS.md #16).
     user = "user root;" if os.geteuid() == 0 else ""
+    limits = "worker_rlimit_nofile 16384;" if load else ""
+    keepalive = "keepalive_requests 1000000;\n    keepalive_timeout 300s;" if load else ""
     return f"""
 {user}
 daemon off;
 worker_processes 1;
-error_log {prefix}/error.log info;
+{limits}
+error_log {prefix}/error.log {"warn" if load else "info"};
 pid {prefix}/nginx.pid;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {8192 if load else 4096}; }}
 http {{
-    access_log {prefix}/access.log;
+    access_log {"off" if load else f"{prefix}/access.log"};
+    {keepalive}
     client_body_temp_path {prefix}/body;
     fastcgi_temp_path {prefix}/fastcgi;
     proxy_temp_path {prefix}/proxy;
@@ -173,6 +226,18 @@ class Nginx:
         return (self.prefix / "error.log").read_text(errors="replace")
 
 
+# nginx in front of esputnik-sandbox (an upstream named `sandbox`): the params name the connection
+# and TLS session of each call, so the sandbox can record whether the responder reused them.
+SANDBOX_LOCATION = f"""location / {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param SANDBOX_CONNECTION $connection;
+            fastcgi_param SANDBOX_SSL_SESSION_REUSED $ssl_session_reused;
+            fastcgi_keep_conn on;
+            fastcgi_read_timeout 300s;
+            fastcgi_pass sandbox;
+        }}"""
+
+
 class Sandbox:
     """esputnik-sandbox behind an HTTPS nginx, as the token endpoint the responder calls."""
 
@@ -197,14 +262,7 @@ class Sandbox:
         ssl_certificate {cert};
         ssl_certificate_key {key};
         keepalive_requests 100000;
-        location / {{
-            include {FASTCGI_PARAMS};
-            fastcgi_param SANDBOX_CONNECTION $connection;
-            fastcgi_param SANDBOX_SSL_SESSION_REUSED $ssl_session_reused;
-            fastcgi_keep_conn on;
-            fastcgi_read_timeout 300s;
-            fastcgi_pass sandbox;
-        }}
+        {SANDBOX_LOCATION}
     }}"""
         self.nginx = Nginx(self.dir / "nginx", nginx_config(self.dir / "nginx", servers), [self.port])
         self.token_url = f"https://127.0.0.1:{self.port}/v1/auth/contact/token"
@@ -244,8 +302,8 @@ def cli_env(sandbox):
 def serving_pid(pid):
     """The serving child of app-inbox-fcgi's supervisor (the process that holds requests); the
     process itself when it serves alone (--no-supervise, systemd)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return int(children[0]) if children else pid
+    children = child_pids(pid)
+    return children[0] if children else pid
 
 
 def app_env(sandbox, env=None):
