@@ -43,7 +43,7 @@ enum SandboxCommand {
             do {
                 let text = String(decoding: try FileBytes.read(contactsPath), as: UTF8.self)
                 for line in text.unicodeScalars.split(separator: "\n") {
-                    let contact = String(String(String.UnicodeScalarView(line)).drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+                    let contact = ASCII.trimmed(String(String.UnicodeScalarView(line)))
                     if !contact.isEmpty, !contact.hasPrefix("#") { contacts.insert(Array(contact.utf8)) }
                 }
             } catch {

@@ -33,18 +33,18 @@ public enum EnvFile {
         if !pending.isEmpty { logicalLines.append((pendingStart, pending)) }
 
         for (number, line) in logicalLines {
-            let content = Config.trimmed(line)
+            let content = ASCII.trimmed(line)
             if content.isEmpty || isComment(content) { continue }
             var assignment = Substring(content).unicodeScalars
             if assignment.starts(with: "export ".unicodeScalars) { assignment = assignment.dropFirst("export ".count) }
             guard let equals = assignment.firstIndex(of: "=") else {
                 return .failure(ConfigProblem("line \(number)", "expected KEY=value"))
             }
-            let key = Config.trimmed(String(assignment[..<equals]))
-            guard !key.isEmpty, key.utf8.allSatisfy(Config.isNameByte) else {
+            let key = ASCII.trimmed(String(assignment[..<equals]))
+            guard !key.isEmpty, key.utf8.allSatisfy(ASCII.isNameByte) else {
                 return .failure(ConfigProblem("line \(number)", "invalid variable name"))
             }
-            guard let value = parseValue(Config.trimmed(String(assignment[assignment.index(after: equals)...]))) else {
+            guard let value = parseValue(ASCII.trimmed(String(assignment[assignment.index(after: equals)...]))) else {
                 return .failure(ConfigProblem("line \(number)", "unterminated quote in \(key)"))
             }
             variables[key] = value
@@ -53,7 +53,7 @@ public enum EnvFile {
     }
 
     private static func isComment(_ line: String) -> Bool {
-        let first = Config.trimmed(line).unicodeScalars.first
+        let first = ASCII.trimmed(line).unicodeScalars.first
         return first == "#" || first == ";"
     }
 

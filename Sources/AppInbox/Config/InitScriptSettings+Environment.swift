@@ -1,13 +1,13 @@
-extension Config {
-    /// Reads the init script's variables, appending one problem per bad variable.
-    static func loadInitScript(_ reader: EnvironmentReader, _ problems: inout [ConfigProblem]) -> InitScriptSettings {
+extension InitScriptSettings {
+    /// Reads the init script's variables, one problem per bad variable.
+    init(_ reader: inout EnvironmentReader) {
         var settings = InitScriptSettings()
         if let list = reader.string("APP_INBOX_LANGUAGES") {
             var languages: [String] = []
-            for item in list.split(separator: ",").map({ trimmed(String($0)) }) where !item.isEmpty {
+            for item in list.split(separator: ",").map({ ASCII.trimmed(String($0)) }) where !item.isEmpty {
                 let code = item.lowercased()
-                guard isLanguageCode(code) else {
-                    problems.append(
+                guard Self.isLanguageCode(code) else {
+                    reader.problem(
                         .init(
                             "APP_INBOX_LANGUAGES",
                             "'\(item)' is not a two-letter ISO 639-1 code such as en or uk "
@@ -16,16 +16,16 @@ extension Config {
                 }
                 if !languages.contains(code) { languages.append(code) }
             }
-            if languages.isEmpty, !problems.contains(where: { $0.variable == "APP_INBOX_LANGUAGES" }) {
-                problems.append(.init("APP_INBOX_LANGUAGES", "must list at least one language, e.g. en,uk"))
+            if languages.isEmpty, !reader.hasProblem("APP_INBOX_LANGUAGES") {
+                reader.problem(.init("APP_INBOX_LANGUAGES", "must list at least one language, e.g. en,uk"))
             }
             if !languages.isEmpty { settings.languages = languages }
         }
-        if let language = reader.string("APP_INBOX_DEFAULT_LANGUAGE").map({ trimmed($0).lowercased() }) {
+        if let language = reader.string("APP_INBOX_DEFAULT_LANGUAGE").map({ ASCII.trimmed($0).lowercased() }) {
             if settings.languages.contains(language) {
                 settings.defaultLanguage = language
             } else {
-                problems.append(
+                reader.problem(
                     .init(
                         "APP_INBOX_DEFAULT_LANGUAGE",
                         "'\(language)' is not one of APP_INBOX_LANGUAGES (\(settings.languages.joined(separator: ",")))"
@@ -35,13 +35,13 @@ extension Config {
         switch reader.string("APP_INBOX_LOADER") {
         case nil, "include": settings.includesLoader = true
         case "omit": settings.includesLoader = false
-        default: problems.append(.init("APP_INBOX_LOADER", "must be include or omit"))
+        default: reader.problem(.init("APP_INBOX_LOADER", "must be include or omit"))
         }
         if let base = reader.string("APP_INBOX_SCRIPT_BASE_URL") {
-            if isScriptBaseURL(base) {
+            if Self.isScriptBaseURL(base) {
                 settings.scriptBaseURL = base
             } else {
-                problems.append(
+                reader.problem(
                     .init(
                         "APP_INBOX_SCRIPT_BASE_URL",
                         "must be an https:// or http:// URL or a path starting with /, ending with / "
@@ -49,46 +49,45 @@ extension Config {
             }
         }
         if let siteID = reader.string("APP_INBOX_SITE_ID") {
-            if siteID.utf8.count <= 128, siteID.utf8.allSatisfy(isSiteIDByte) {
+            if siteID.utf8.count <= 128, siteID.utf8.allSatisfy(Self.isSiteIDByte) {
                 settings.siteID = siteID
             } else {
-                problems.append(.init("APP_INBOX_SITE_ID", "must be 1 to 128 letters, digits, _ or -"))
+                reader.problem(.init("APP_INBOX_SITE_ID", "must be 1 to 128 letters, digits, _ or -"))
             }
         }
         if let flags = reader.string("APP_INBOX_INIT_FLAGS") {
             switch InitFlag.parseList(flags) {
             case .success(let parsed): settings.initFlags = parsed
             case .failure(let error):
-                problems.append(
+                reader.problem(
                     .init("APP_INBOX_INIT_FLAGS", error.message + " (expected e.g. RECOMS=true,TRACKING=false)"))
             }
         }
-        reader.integer("APP_INBOX_SCRIPT_MAX_AGE_S", in: 0...31_536_000, into: &settings.maxAgeSeconds, &problems)
-        return settings
+        reader.integer("APP_INBOX_SCRIPT_MAX_AGE_S", in: 0...31_536_000, into: &settings.maxAgeSeconds)
+        self = settings
     }
 
-    /// The init script's lines of `check-config`.
-    var initScriptSummary: [String] {
-        let settings = initScript
-        let flags = settings.initFlags.map { flag in
+    /// This type's rows of `Config.settings`.
+    var settings: [Setting] {
+        let flags = initFlags.map { flag in
             switch flag.value {
             case .bool(let value): "\(flag.name)=\(value)"
             case .number(let value): "\(flag.name)=\(value)"
             case .string(let value): "\(flag.name)=\(value)"
             }
         }
-        let siteID =
-            settings.siteID
-            ?? (settings.includesLoader
-                ? "(unset: init.js answers 404 until it is set, or APP_INBOX_LOADER=omit)" : "(unset)")
+        let unsetSiteID =
+            includesLoader ? "(unset: init.js answers 404 until it is set, or APP_INBOX_LOADER=omit)" : "(unset)"
         return [
-            "APP_INBOX_LANGUAGES=\(settings.languages.joined(separator: ","))",
-            "APP_INBOX_DEFAULT_LANGUAGE=\(settings.effectiveDefaultLanguage)",
-            "APP_INBOX_LOADER=\(settings.includesLoader ? "include" : "omit")",
-            "APP_INBOX_SCRIPT_BASE_URL=\(settings.scriptBaseURL)",
-            "APP_INBOX_SITE_ID=\(siteID)",
-            "APP_INBOX_INIT_FLAGS=\(flags.isEmpty ? "(none)" : flags.joined(separator: ","))",
-            "APP_INBOX_SCRIPT_MAX_AGE_S=\(settings.maxAgeSeconds)",
+            Setting("APP_INBOX_LANGUAGES", languages.joined(separator: ",")),
+            Setting("APP_INBOX_DEFAULT_LANGUAGE", effectiveDefaultLanguage),
+            Setting("APP_INBOX_LOADER", includesLoader ? "include" : "omit"),
+            Setting("APP_INBOX_SCRIPT_BASE_URL", scriptBaseURL),
+            Setting("APP_INBOX_SITE_ID", siteID ?? "", shown: siteID ?? unsetSiteID),
+            Setting(
+                "APP_INBOX_INIT_FLAGS", flags.joined(separator: ","),
+                shown: flags.isEmpty ? "(none)" : flags.joined(separator: ",")),
+            Setting("APP_INBOX_SCRIPT_MAX_AGE_S", String(maxAgeSeconds)),
         ]
     }
 

@@ -25,13 +25,13 @@ public struct InitFlag: Sendable, Equatable {
     public static func parseList(_ text: String) -> Result<[InitFlag], InitFlagError> {
         var flags: [InitFlag] = []
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
-            let entry = Config.trimmed(String(item))
+            let entry = ASCII.trimmed(String(item))
             if entry.isEmpty { continue }
             guard let equals = entry.firstIndex(of: "=") else {
                 return .failure(InitFlagError("'\(entry)' is not NAME=value"))
             }
-            let name = Config.trimmed(String(entry[..<equals]))
-            let raw = Config.trimmed(String(entry[entry.index(after: equals)...]))
+            let name = ASCII.trimmed(String(entry[..<equals]))
+            let raw = ASCII.trimmed(String(entry[entry.index(after: equals)...]))
             guard isIdentifier(name) else {
                 return .failure(
                     InitFlagError("'\(name)' is not a flag name (letters, digits and _, not starting with a digit)"))

@@ -63,14 +63,14 @@ public struct LanguageNegotiation: Sendable, Equatable {
     static func ranges(_ header: String) -> [Range] {
         var ranges: [Range] = []
         for item in header.utf8.split(separator: UInt8(ascii: ",")).prefix(maxRanges) {
-            var parts = item.split(separator: UInt8(ascii: ";")).map { Config.trimmed(String(Substring($0))) }
+            var parts = item.split(separator: UInt8(ascii: ";")).map { ASCII.trimmed(String(Substring($0))) }
             guard !parts.isEmpty else { continue }
             let tag = parts.removeFirst().lowercased()
             guard isRange(tag) else { continue }
             var weight: Int? = 1000
             for parameter in parts {
                 let pair = parameter.utf8.split(separator: UInt8(ascii: "="), maxSplits: 1).map {
-                    Config.trimmed(String(Substring($0)))
+                    ASCII.trimmed(String(Substring($0)))
                 }
                 if pair.count == 2, pair[0].lowercased() == "q" { weight = qvalue(pair[1]) }
             }

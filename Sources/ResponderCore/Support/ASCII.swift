@@ -1,0 +1,22 @@
+/// The byte classes that config files, params and headers are parsed by.
+public enum ASCII {
+    /// Letters, digits and `_`: what variable and param names are made of.
+    public static func isNameByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+            true
+        default: false
+        }
+    }
+
+    /// `text` without leading and trailing spaces, tabs, CRs and LFs (by scalar, so a combining
+    /// mark after a space never hides the space).
+    public static func trimmed(_ text: String) -> String {
+        let whitespace: Set<Unicode.Scalar> = [" ", "\t", "\r", "\n"]
+        var scalars = Substring(text).unicodeScalars
+        while let first = scalars.first, whitespace.contains(first) { scalars.removeFirst() }
+        while let last = scalars.last, whitespace.contains(last) { scalars.removeLast() }
+        return String(scalars)
+    }
+}
