@@ -1,0 +1,208 @@
+"""What bench/run measures: each contender's spec, and one class per kind that starts it behind
+the front nginx."""
+
+import glob
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack import FASTCGI_PARAMS, child_pids, free_port, wait_for_port
+
+from . import BENCH, EXCHANGE_IDENTITIES, HIT_IDENTITIES, LATENCY_MS, TOKEN_BODY, API_KEY
+
+PHP_SCRIPT = BENCH / "php" / "token.php"
+C_SOURCE = BENCH / "c-responder" / "responder.c"
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """The programs one run measures, copied at its start so that a rebuild meanwhile changes
+    nothing: app-inbox-fcgi, esputnik-sandbox, the `make static` build when there is one, and the
+    C responder, compiled per run."""
+    app: Path
+    sandbox: Path
+    static: Path = None
+    c_responder: Path = None
+
+
+@dataclass(frozen=True)
+class ContenderSpec:
+    key: str
+    label: str
+    kind: str                 # "nginx", "c", "app" or "php": the class that starts it (KINDS)
+    keep_conn: bool           # fastcgi_keep_conn; None for nginx answering itself
+    upstream: str = None      # "fixed" or "sandbox": which eSputnik stand-in it exchanges with
+    cache: bool = False
+    threads: int = None       # instead of --threads
+    extra: bool = False       # an experiment, run only when named in --only
+    args: tuple = ()          # more arguments for the responder
+
+    @property
+    def mode(self):
+        return "-" if self.keep_conn is None else ("on" if self.keep_conn else "off")
+
+
+_APP_LAT = f"app-inbox-fcgi, sandbox +{LATENCY_MS} ms"
+_PHP_LAT = f"php-fpm + php-curl, sandbox +{LATENCY_MS} ms"
+CONTENDERS = {spec.key: spec for spec in [
+    ContenderSpec("nginx", "nginx return 200", "nginx", None),
+    ContenderSpec("c-keep", "C libfcgi responder", "c", True),
+    ContenderSpec("c-nokeep", "C libfcgi responder", "c", False),
+    # The C responder with app-inbox-fcgi's FCGX_FFlush before FCGX_Finish_r: two writes per answer.
+    ContenderSpec("c-flush-keep", "C responder + FCGX_FFlush before Finish", "c", True, extra=True,
+                  args=("--flush",)),
+    ContenderSpec("app-hit-keep", "app-inbox-fcgi, cache hit", "app", True, "fixed", cache=True),
+    ContenderSpec("app-hit-nokeep", "app-inbox-fcgi, cache hit", "app", False, "fixed", cache=True),
+    ContenderSpec("app-exch-keep", "app-inbox-fcgi, exchange", "app", True, "fixed"),
+    ContenderSpec("app-exch-nokeep", "app-inbox-fcgi, exchange", "app", False, "fixed"),
+    ContenderSpec("php-keep", "php-fpm + php-curl, exchange", "php", True, "fixed"),
+    ContenderSpec("php-nokeep", "php-fpm + php-curl, exchange", "php", False, "fixed"),
+    ContenderSpec("app-lat", _APP_LAT, "app", True, "sandbox"),
+    ContenderSpec("php-lat", _PHP_LAT, "php", True, "sandbox"),
+    # Little's law: N workers serve at most N / latency requests per second, so the latency-bound
+    # target at 64 connections needs 64 workers; these run the same with 64 threads / children.
+    ContenderSpec("app-lat64", _APP_LAT, "app", True, "sandbox", threads=64),
+    ContenderSpec("php-lat64", _PHP_LAT, "php", True, "sandbox", threads=64),
+    ContenderSpec("app-rss64", "app-inbox-fcgi, exchange", "app", True, "fixed", threads=64),
+]}
+
+
+def php_fpm_binary():
+    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
+    return found[-1] if found else None
+
+
+def build_c_responder(workdir, with_curl=False):
+    binary = Path(workdir) / ("c-responder-curl" if with_curl else "c-responder")
+    flags = ["-DWITH_CURL"] if with_curl else []
+    libraries = ["-lfcgi", "-lcurl"] if with_curl else ["-lfcgi"]
+    subprocess.run(["cc", "-O2", "-pthread", *flags, "-o", str(binary), str(C_SOURCE), *libraries], check=True)
+    return binary
+
+
+class Contender:
+    """One contender at its levels: a FastCGI responder on its own port and a server for it in
+    the front nginx, the same FastCGI settings for every kind."""
+
+    def __init__(self, spec, threads, levels):
+        self.spec = spec
+        self.key, self.label, self.kind, self.upstream = spec.key, spec.label, spec.kind, spec.upstream
+        self.mode = spec.mode
+        self.threads = spec.threads or threads
+        self.levels = levels
+        self.identities = HIT_IDENTITIES if spec.cache or self.kind in ("nginx", "c") else EXCHANGE_IDENTITIES
+        self.fcgi_port = free_port()
+        self.front_port = free_port()
+        self.proc = None
+
+    def front_server(self):
+        name = "fcgi_" + self.key.replace("-", "_")
+        pool = f"keepalive {max(1, self.threads // 2)}; keepalive_requests 1000000;" if self.spec.keep_conn else ""
+        keep = "fastcgi_keep_conn on;" if self.spec.keep_conn else ""
+        return f"""
+    upstream {name} {{ server 127.0.0.1:{self.fcgi_port}; {pool} }}
+    server {{
+        listen 127.0.0.1:{self.front_port};
+        location / {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param SCRIPT_FILENAME {PHP_SCRIPT};
+            # A test stand-in for the site's login: the signed-in user from a request header.
+            fastcgi_param INBOX_EMAIL $http_x_bench_email;
+            {keep}
+            fastcgi_read_timeout 30s;
+            fastcgi_pass {name};
+        }}
+    }}"""
+
+    def pids(self):
+        if self.proc is None:
+            return []
+        # php-fpm's master and workers; app-inbox-fcgi's supervisor and its serving child.
+        return [self.proc.pid] + child_pids(self.proc.pid)
+
+    def start(self, procs, workdir, upstream, binaries):
+        """Starts the responder and waits until it takes connections."""
+        directory = Path(workdir) / self.key
+        directory.mkdir()
+        self.proc = self.launch(procs, directory, upstream, binaries)
+        wait_for_port(self.fcgi_port, timeout=15.0, proc=self.proc)
+
+    def launch(self, procs, directory, upstream, binaries):
+        raise NotImplementedError
+
+    def listen_args(self):
+        return ["--listen", f"127.0.0.1:{self.fcgi_port}", "--threads", str(self.threads), *self.spec.args]
+
+
+class NginxContender(Contender):
+    """nginx answering the token itself: the ceiling of the front nginx and wrk."""
+
+    def front_server(self):
+        return f"""
+    server {{
+        listen 127.0.0.1:{self.front_port};
+        location / {{
+            default_type application/json;
+            add_header Cache-Control "no-store, private";
+            add_header X-Content-Type-Options nosniff;
+            return 200 '{TOKEN_BODY}';
+        }}
+    }}"""
+
+    def start(self, procs, workdir, upstream, binaries):
+        (Path(workdir) / self.key).mkdir()
+
+
+class CContender(Contender):
+    """bench/c-responder: libfcgi answering a fixed token, the FastCGI ceiling."""
+
+    def launch(self, procs, directory, upstream, binaries):
+        return procs.start([str(binaries.c_responder), *self.listen_args()], directory / "responder.log")
+
+
+class AppContender(Contender):
+    def launch(self, procs, directory, upstream, binaries):
+        return procs.start([str(binaries.app), *self.listen_args()], directory / "responder.log",
+                           env=upstream.app_env(self.upstream, cache=self.spec.cache))
+
+
+class PhpContender(Contender):
+    """php-fpm running bench/php/token.php, the same exchange with php-curl."""
+
+    def launch(self, procs, directory, upstream, binaries):
+        conf = directory / "php-fpm.conf"
+        root = "user = root\ngroup = root\n" if os.geteuid() == 0 else ""
+        conf.write_text(f"""[global]
+pid = {directory}/php-fpm.pid
+error_log = {directory}/php-fpm.log
+daemonize = no
+[bench]
+{root}listen = 127.0.0.1:{self.fcgi_port}
+listen.backlog = 1024
+pm = static
+pm.max_children = {self.threads}
+pm.max_requests = 0
+clear_env = yes
+env[BENCH_TOKEN_URL] = {upstream.token_url(self.upstream)}
+env[BENCH_API_KEY] = {API_KEY}
+env[BENCH_CA_FILE] = {upstream.ca}
+""")
+        argv = [php_fpm_binary(), "-F", "-y", str(conf)] + (["-R"] if os.geteuid() == 0 else [])
+        return procs.start(argv, directory / "responder.log", stop_signal=signal.SIGQUIT)
+
+    def start(self, procs, workdir, upstream, binaries):
+        super().start(procs, workdir, upstream, binaries)
+        deadline = time.monotonic() + 10  # pm = static: wait until every child is there
+        while len(child_pids(self.proc.pid)) < self.threads and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+KINDS = {"nginx": NginxContender, "c": CContender, "app": AppContender, "php": PhpContender}
+
+
+def contender(key, threads, levels):
+    spec = CONTENDERS[key]
+    return KINDS[spec.kind](spec, threads, levels)
