@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release
 
-.PHONY: all deps build test unit integration sanitize run clean static dist install
+.PHONY: all deps build test unit integration sanitize run clean static dist install lint format
 
 all: build
 
@@ -12,13 +12,15 @@ deps:
 build: deps
 	$(SWIFT) build -c release
 
-# Unit tests (Swift Testing), the integration suite (pytest) through a real nginx, the
-# benchmark harness's quick mode (every contender must answer 200s; see BENCHMARKS.md), every
-# fuzz target for 30 s, and the unit and hardest integration tests under ASan and TSan.
+# The format check and a build in which any warning is an error, the unit tests (Swift
+# Testing), the integration suite (pytest) through a real nginx, the benchmark harness's quick
+# mode (every contender must answer 200s; see BENCHMARKS.md), every fuzz target for 30 s, and the
+# unit and hardest integration tests under ASan and TSan.
 test:
 	@scripts/install-deps --test --bench
-	$(SWIFT) build -c release
-	$(SWIFT) test
+	$(MAKE) --no-print-directory lint
+	$(SWIFT) build -c release -Xswiftc -warnings-as-errors
+	$(SWIFT) test -Xswiftc -warnings-as-errors
 	APP_INBOX_BIN_DIR=$(BIN) python3 -m pytest -q Tests/integration
 	APP_INBOX_BIN_DIR=$(BIN) bench/run --quick
 	scripts/fuzz --seconds 30
@@ -31,6 +33,14 @@ sanitize:
 
 unit:
 	$(SWIFT) test
+
+# .swift-format's rules; `make format` applies them.
+SWIFT_SOURCES := Sources Tests/AppInboxTests Package.swift Fuzz/Sources Fuzz/Package.swift
+lint:
+	$(SWIFT) format lint --strict --recursive $(SWIFT_SOURCES)
+
+format:
+	$(SWIFT) format format --in-place --recursive $(SWIFT_SOURCES)
 
 integration:
 	$(SWIFT) build -c release

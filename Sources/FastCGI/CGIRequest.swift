@@ -1,5 +1,5 @@
-import ResponderCore
 import Glibc
+import ResponderCore
 
 /// Answers the single request of a plain CGI invocation: params from the environment, the body
 /// from stdin, the answer to stdout. For hosts that allow CGI but no long-running process.

@@ -1,6 +1,6 @@
-import ResponderCore
 import CFastCGI
 import Glibc
+import ResponderCore
 
 /// One worker's door between the listening socket and libfcgi. The worker accepts connections
 /// itself (so that it sees the peer and can bound the wait for a request) and hands libfcgi a

@@ -1,6 +1,6 @@
-import ResponderCore
 import CFastCGI
 import Glibc
+import ResponderCore
 
 /// Adapts one accepted `FCGX_Request` to the plain `Request` / `Response` values of `AppInbox`.
 enum FastCGIConnection {

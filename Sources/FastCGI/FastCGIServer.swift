@@ -1,6 +1,6 @@
-import ResponderCore
 import CFastCGI
 import Glibc
+import ResponderCore
 import Synchronization
 
 /// The FastCGI process: N worker threads accepting on one socket, and the main thread waiting

@@ -24,7 +24,9 @@ public struct ListenSocket: Sendable {
     /// Binds and listens on `address`; a `unix:` socket gets permission bits `mode`. A TCP
     /// address other than loopback is refused unless `allowRemote`: the responder believes the
     /// identity any peer passes, so the FastCGI socket must not be open to a network.
-    public init(binding address: ListenAddress, mode: UInt32, allowRemote: Bool = false, backlog: Int32 = 1024)
+    public init(
+        binding address: ListenAddress, mode: UInt32, allowRemote: Bool = false, backlog: Int32 = 1024
+    )
         throws(Failure)
     {
         owned = true
@@ -119,7 +121,9 @@ public struct ListenSocket: Sendable {
         }
     }
 
-    private static func bindTCP(host: String, port: UInt16, backlog: Int32, label: String, allowRemote: Bool)
+    private static func bindTCP(
+        host: String, port: UInt16, backlog: Int32, label: String, allowRemote: Bool
+    )
         throws(Failure) -> Int32
     {
         var hints = addrinfo()

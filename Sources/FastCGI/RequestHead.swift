@@ -99,7 +99,8 @@ enum RequestHead {
                 return Int(pairs[offset - 1])
             }
             guard pairs.count - offset >= 4 else { return nil }
-            let value = (Int(pairs[offset]) & 0x7F) << 24 | Int(pairs[offset + 1]) << 16 | Int(pairs[offset + 2]) << 8
+            let value =
+                (Int(pairs[offset]) & 0x7F) << 24 | Int(pairs[offset + 1]) << 16 | Int(pairs[offset + 2]) << 8
                 | Int(pairs[offset + 3])
             offset += 4
             return value

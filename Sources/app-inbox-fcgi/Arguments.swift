@@ -1,7 +1,11 @@
 /// The command line, parsed: a subcommand and its options.
 struct Arguments {
     enum Subcommand: String {
-        case serve, checkConfig = "check-config", token, renderScript = "render-script", help, version
+        case serve
+        case checkConfig = "check-config"
+        case token
+        case renderScript = "render-script"
+        case help, version
     }
 
     var subcommand = Subcommand.serve

@@ -148,15 +148,13 @@ enum Command {
         options.maxParamsBytes = config.maxParamsBytes
         options.peers = peers
         options.version = Config.version
-        let stop = FastCGIServer.run(
-            options,
-            onReload: {
-                // Re-read the environment file and key file; a broken one leaves the old config in force.
-                guard let reloaded = loadConfig(arguments, report: { log.error("reload_refused", ["problem": $0]) })
-                else { return }
-                service.reload(reloaded)
-            }
-        ) {
+        // Re-read the environment file and key file on SIGHUP; a broken one leaves the old config in force.
+        let reload = {
+            guard let reloaded = loadConfig(arguments, report: { log.error("reload_refused", ["problem": $0]) }) else { return }
+            service.reload(reloaded)
+        }
+        // Each worker thread builds its own worker: its curl handle and HMAC context are its own.
+        let stop = FastCGIServer.run(options, onReload: reload) {
             let worker = try service.makeWorker()
             return worker.respond(to:)
         }

@@ -63,8 +63,10 @@ enum Supervisor {
                 restarts += 1
                 log.error(
                     "child_died",
-                    ["pid": String(child), "exit": description, "restart_in_ms": String(Int(backoffMs)),
-                     "restarts": String(restarts)])
+                    [
+                        "pid": String(child), "exit": description, "restart_in_ms": String(Int(backoffMs)),
+                        "restarts": String(restarts),
+                    ])
                 if let stop = pause(ms: backoffMs, signals: signals) {
                     log.info("stopped", ["signal": stop])
                     socket.removeSocketFile()

@@ -1,5 +1,5 @@
-import ResponderCore
 import CCrypto
+import ResponderCore
 
 /// The demo site's sign-in, which the sandbox serves beside eSputnik's endpoint so that `make run`
 /// needs no other process. Demo only: fixed users, no passwords for the cookie sign-in.

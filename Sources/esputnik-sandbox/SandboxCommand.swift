@@ -1,6 +1,6 @@
-import ResponderCore
 import FastCGI
 import Glibc
+import ResponderCore
 
 /// `esputnik-sandbox --listen ADDR [--threads N] --api-key KEY [--contacts FILE]`
 enum SandboxCommand {

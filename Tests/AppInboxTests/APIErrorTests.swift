@@ -29,11 +29,12 @@ struct APIErrorTests {
 
     /// The catalog's wire codes, as README's error table lists them: renaming one breaks sites.
     @Test func theCatalogIsTheContract() {
-        #expect(APIError.Code.allCases.map(\.rawValue) == [
-            "invalid_identity", "unauthenticated", "cross_site", "not_found", "method_not_allowed", "rate_limited",
-            "identity_param_repeated", "upstream_rejected", "upstream_auth_failed", "bad_upstream_response",
-            "upstream_unavailable", "upstream_timeout",
-        ])
+        #expect(
+            APIError.Code.allCases.map(\.rawValue) == [
+                "invalid_identity", "unauthenticated", "cross_site", "not_found", "method_not_allowed", "rate_limited",
+                "identity_param_repeated", "upstream_rejected", "upstream_auth_failed", "bad_upstream_response",
+                "upstream_unavailable", "upstream_timeout",
+            ])
     }
 
     @Test func statusesAndCodesOfTheContract() {

@@ -3,7 +3,9 @@ import Testing
 @testable import AppInbox
 
 /// Reads an identity from string params with the default param names.
-private func read(_ params: [String: String], names: IdentityParams = IdentityParams()) throws(APIError)
+private func read(
+    _ params: [String: String], names: IdentityParams = IdentityParams()
+) throws(APIError)
     -> ContactIdentity
 {
     try ContactIdentity.read(from: Request(params: params), params: names)

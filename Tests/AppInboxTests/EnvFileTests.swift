@@ -14,7 +14,8 @@ private func problem(_ text: String) -> ConfigProblem? {
 @Suite("EnvFile.parse")
 struct EnvFileTests {
     @Test func keyValueLines() throws {
-        #expect(try parsed("APP_INBOX_API_KEY=sk-123\nAPP_INBOX_TIMEOUT_MS=3000\n") == ["APP_INBOX_API_KEY": "sk-123", "APP_INBOX_TIMEOUT_MS": "3000"])
+        #expect(
+            try parsed("APP_INBOX_API_KEY=sk-123\nAPP_INBOX_TIMEOUT_MS=3000\n") == ["APP_INBOX_API_KEY": "sk-123", "APP_INBOX_TIMEOUT_MS": "3000"])
         #expect(try parsed("A=1") == ["A": "1"])
         #expect(try parsed("") == [:])
     }
@@ -83,8 +84,9 @@ struct EnvFileTests {
     }
 
     @Test func crlfFilesSplitIntoLines() throws {
-        #expect(try parsed("APP_INBOX_API_KEY=sk-123\r\nAPP_INBOX_TIMEOUT_MS=3000\r\n")
-            == ["APP_INBOX_API_KEY": "sk-123", "APP_INBOX_TIMEOUT_MS": "3000"])
+        #expect(
+            try parsed("APP_INBOX_API_KEY=sk-123\r\nAPP_INBOX_TIMEOUT_MS=3000\r\n")
+                == ["APP_INBOX_API_KEY": "sk-123", "APP_INBOX_TIMEOUT_MS": "3000"])
         #expect(try parsed("A=one\\\r\ntwo\r\nB=2\r\n") == ["A": "onetwo", "B": "2"])
     }
 

@@ -4,8 +4,9 @@ import Testing
 
 /// The repository's own files, read relative to this test file.
 private func repositoryFile(_ path: String) throws -> String {
-    let root = String(#filePath.utf8.split(separator: UInt8(ascii: "/")).dropLast(3).map { String(decoding: $0, as: UTF8.self) }
-        .joined(separator: "/"))
+    let root = String(
+        #filePath.utf8.split(separator: UInt8(ascii: "/")).dropLast(3).map { String(decoding: $0, as: UTF8.self) }
+            .joined(separator: "/"))
     return String(decoding: try FileBytes.read("/" + root + "/" + path), as: UTF8.self)
 }
 
@@ -35,10 +36,11 @@ struct SettingsTableTests {
 
     @Test func theUpstreamSettingsAreTheReloadableOnes() throws {
         let reloadable = try Fixture.config().settings.filter(\.reloadable).map(\.variable)
-        #expect(reloadable == [
-            "APP_INBOX_API_KEY", "APP_INBOX_TOKEN_URL", "APP_INBOX_CA_FILE", "APP_INBOX_CONNECT_TIMEOUT_MS",
-            "APP_INBOX_TIMEOUT_MS",
-        ])
+        #expect(
+            reloadable == [
+                "APP_INBOX_API_KEY", "APP_INBOX_TOKEN_URL", "APP_INBOX_CA_FILE", "APP_INBOX_CONNECT_TIMEOUT_MS",
+                "APP_INBOX_TIMEOUT_MS",
+            ])
     }
 
     @Test func checkConfigPrintsTheTable() throws {

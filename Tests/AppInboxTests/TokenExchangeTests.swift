@@ -7,7 +7,9 @@ private func ok(_ token: String) -> UpstreamAttempt { Fixture.ok(token) }
 private func status(_ code: Int, retryAfter: Int? = nil) -> UpstreamAttempt { Fixture.status(code, retryAfter: retryAfter) }
 
 /// Runs one exchange against a scripted eSputnik on a virtual clock; `elapsedMs` is virtual.
-private func run(_ script: [ScriptedUpstream.Step], timeoutMs: Int) -> (
+private func run(
+    _ script: [ScriptedUpstream.Step], timeoutMs: Int
+) -> (
     outcome: ExchangeOutcome, elapsedMs: Double, calls: [ScriptedUpstream.Call]
 ) {
     let clock = VirtualClock()
@@ -39,22 +41,23 @@ struct RetryScheduleTests {
         #expect(schedule.send(nowMs: nowMs) == .send(timeoutMs: timeoutMs))
     }
 
-    @Test(arguments: [
-        (ok("t"), RetrySchedule.Step.finish(ExchangeOutcome(result: .success("t"), upstreamStatus: 200, attempts: 1))),
-        (ok(""), .finish(ExchangeOutcome(result: .success(""), upstreamStatus: 200, attempts: 1))),
-        (status(400), .finish(ExchangeOutcome(result: .failure(.rejected), upstreamStatus: 400, attempts: 1))),
-        (status(401), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 401, attempts: 1))),
-        (status(403), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 403, attempts: 1))),
-        (
-            status(429, retryAfter: 7),
-            .finish(ExchangeOutcome(result: .failure(.throttled(retryAfter: 7)), upstreamStatus: 429, attempts: 1))
-        ),
-        (status(404), .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: 404, attempts: 1))),
-        (.bodyTooLarge, .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: nil, attempts: 1))),
-        (.failed("TLS"), .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: nil, attempts: 1))),
-        (status(500), .pause(ms: 25)), (status(503), .pause(ms: 25)), (.timedOut, .pause(ms: 25)),
-        (.connectionFailed("reset"), .pause(ms: 25)),
-    ] as [(UpstreamAttempt, RetrySchedule.Step)])
+    @Test(
+        arguments: [
+            (ok("t"), RetrySchedule.Step.finish(ExchangeOutcome(result: .success("t"), upstreamStatus: 200, attempts: 1))),
+            (ok(""), .finish(ExchangeOutcome(result: .success(""), upstreamStatus: 200, attempts: 1))),
+            (status(400), .finish(ExchangeOutcome(result: .failure(.rejected), upstreamStatus: 400, attempts: 1))),
+            (status(401), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 401, attempts: 1))),
+            (status(403), .finish(ExchangeOutcome(result: .failure(.refusedKey), upstreamStatus: 403, attempts: 1))),
+            (
+                status(429, retryAfter: 7),
+                .finish(ExchangeOutcome(result: .failure(.throttled(retryAfter: 7)), upstreamStatus: 429, attempts: 1))
+            ),
+            (status(404), .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: 404, attempts: 1))),
+            (.bodyTooLarge, .finish(ExchangeOutcome(result: .failure(.badResponse), upstreamStatus: nil, attempts: 1))),
+            (.failed("TLS"), .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: nil, attempts: 1))),
+            (status(500), .pause(ms: 25)), (status(503), .pause(ms: 25)), (.timedOut, .pause(ms: 25)),
+            (.connectionFailed("reset"), .pause(ms: 25)),
+        ] as [(UpstreamAttempt, RetrySchedule.Step)])
     func whatEachAttemptLeadsTo(_ attempt: UpstreamAttempt, _ step: RetrySchedule.Step) {
         var schedule = RetrySchedule(startMs: 0, timeoutMs: 2_000)
         _ = schedule.send(nowMs: 0)
@@ -71,10 +74,11 @@ struct RetryScheduleTests {
             steps.append(step)
             if case .pause(let ms) = step { now += ms }
         }
-        #expect(steps == [
-            .pause(ms: 50), .pause(ms: 100), .pause(ms: 200),
-            .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: 500, attempts: 4)),
-        ])
+        #expect(
+            steps == [
+                .pause(ms: 50), .pause(ms: 100), .pause(ms: 200),
+                .finish(ExchangeOutcome(result: .failure(.unavailable), upstreamStatus: 500, attempts: 4)),
+            ])
     }
 
     @Test(arguments: [

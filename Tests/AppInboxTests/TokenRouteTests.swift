@@ -117,7 +117,9 @@ struct TokenRouteTests {
         (status(401), "upstream_auth_failed", "upstream_auth_failed"),
         (status(400), "upstream_rejected", "upstream_rejected"),
     ])
-    func answersThatSayESputnikWorksKeepTheBreakerClosed(_ step: ScriptedUpstream.Step, _ code: String, _ label: String)
+    func answersThatSayESputnikWorksKeepTheBreakerClosed(
+        _ step: ScriptedUpstream.Step, _ code: String, _ label: String
+    )
         throws
     {
         let app = try TestApp(["APP_INBOX_BREAKER_FAILURES": "1"], upstream: [step])

@@ -6,16 +6,17 @@ import Testing
 /// the type, never from a string.
 @Suite("UpstreamFailure")
 struct UpstreamFailureTests {
-    @Test(arguments: [
-        (UpstreamFailure.unavailable, true, "upstream_unavailable", 503, nil),
-        (.timedOut, true, "upstream_timeout", 504, nil),
-        (.badResponse, true, "bad_upstream_response", 502, nil),
-        (.throttled(retryAfter: 30), false, "throttled", 503, 30),
-        (.throttled(retryAfter: nil), false, "throttled", 503, nil),
-        (.rejected, false, "upstream_rejected", 502, nil),
-        (.refusedKey, false, "upstream_auth_failed", 502, nil),
-        (.heldBack(retryAfter: 7), false, "held_back", 503, 7),
-    ] as [(UpstreamFailure, Bool, String, Int, Int?)])
+    @Test(
+        arguments: [
+            (UpstreamFailure.unavailable, true, "upstream_unavailable", 503, nil),
+            (.timedOut, true, "upstream_timeout", 504, nil),
+            (.badResponse, true, "bad_upstream_response", 502, nil),
+            (.throttled(retryAfter: 30), false, "throttled", 503, 30),
+            (.throttled(retryAfter: nil), false, "throttled", 503, nil),
+            (.rejected, false, "upstream_rejected", 502, nil),
+            (.refusedKey, false, "upstream_auth_failed", 502, nil),
+            (.heldBack(retryAfter: 7), false, "held_back", 503, 7),
+        ] as [(UpstreamFailure, Bool, String, Int, Int?)])
     func eachFailureKnowsItsBreakerLabelAndAnswer(
         _ failure: UpstreamFailure, _ opensBreaker: Bool, _ label: String, _ status: Int, _ retryAfter: Int?
     ) {

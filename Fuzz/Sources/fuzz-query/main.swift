@@ -16,8 +16,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let query = Query(text)
     let expected = text.utf8.split(separator: UInt8(ascii: "&")).map { pair in
         let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-        return (Query.decode(Substring(String(decoding: parts[0], as: UTF8.self))),
-            parts.count > 1 ? Query.decode(Substring(String(decoding: parts[1], as: UTF8.self))) : "")
+        return (
+            Query.decode(Substring(String(decoding: parts[0], as: UTF8.self))),
+            parts.count > 1 ? Query.decode(Substring(String(decoding: parts[1], as: UTF8.self))) : ""
+        )
     }
     check(
         query.items.elementsEqual(expected) { sameBytes($0.name, $1.0) && sameBytes($0.value, $1.1) },

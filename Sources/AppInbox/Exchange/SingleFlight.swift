@@ -1,4 +1,3 @@
-
 /// Coalesces concurrent calls for the same key into one: the first caller (the leader) does the
 /// work, and everyone who asks for that key meanwhile blocks and receives the same value.
 /// A call arriving after the leader finished starts a new flight; nothing is cached here.

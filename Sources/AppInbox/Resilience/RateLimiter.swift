@@ -1,4 +1,3 @@
-
 /// Requests per identity per minute, as a generic cell rate algorithm: each identity keeps
 /// one number (when its allowance is next fully restored), so memory stays small, and entries
 /// that are fully restored are swept when the table passes its bound.

@@ -27,7 +27,8 @@ public enum JSONString {
                 case 0x0D: escape = UInt8(ascii: "r")
                 case 0x09: escape = UInt8(ascii: "t")
                 case 0x00..<0x20, 0x7F, 0x3C, 0x3E, 0x26: escape = 0
-                case 0xE2 where index + 2 < bytes.count && bytes[index + 1] == 0x80
+                case 0xE2
+                where index + 2 < bytes.count && bytes[index + 1] == 0x80
                     && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9):
                     escape = 0  // U+2028, U+2029: line terminators in JavaScript strings
                     width = 3

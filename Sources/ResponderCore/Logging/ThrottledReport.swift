@@ -1,4 +1,3 @@
-
 /// Rate-limits a loud error line: the first occurrence is logged, then at most one per interval,
 /// each with how many occurrences it stands for. A misconfiguration that fails every request
 /// (a wrong API key, a repeated identity param) stays visible without flooding the log.

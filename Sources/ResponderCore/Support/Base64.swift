@@ -41,7 +41,7 @@ public enum Base64 {
                 output.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
             }
         }
-        guard (text.utf8.count % 4 == 0), padding <= 2 else { return nil }
+        guard text.utf8.count % 4 == 0, padding <= 2 else { return nil }
         return output
     }
 }

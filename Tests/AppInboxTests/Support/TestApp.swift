@@ -36,7 +36,9 @@ final class TestApp: @unchecked Sendable {
     }
 
     /// A GET of the token route for a user the web server signed in by email.
-    func token(_ email: String, query: String = "", headers: [String: String] = [:], on worker: AppInboxWorker? = nil)
+    func token(
+        _ email: String, query: String = "", headers: [String: String] = [:], on worker: AppInboxWorker? = nil
+    )
         -> Answer
     {
         get("/app-inbox/token" + (query.isEmpty ? "" : "?" + query), headers: headers, params: ["INBOX_EMAIL": email], on: worker)
