@@ -8,13 +8,13 @@ public enum CGIRequest {
     public static func serve(with responder: (Request) -> Response) -> Int32 {
         let request = Request(param: { name in getenv(name).map { Array(UnsafeRawBufferPointer(start: $0, count: strlen($0))) } }, body: readBody())
         let response = responder(request)
-        return FileBytes.writeAll(ResponseEncoding.head(of: response) + (request.method == "HEAD" ? [] : response.body), to: 1) ? 0 : 1
+        return FileBytes.writeAll(ResponseEncoding.wire(response, method: request.method), to: 1) ? 0 : 1
     }
 
     private static func readBody() -> [UInt8] {
         guard let lengthText = getenv("CONTENT_LENGTH"), let length = Int(String(cString: lengthText)), length > 0
         else { return [] }
-        var body: [UInt8] = []
+        var collector = BodyCollector()
         var chunk = [UInt8](repeating: 0, count: 8192)
         var remaining = length
         while remaining > 0 {
@@ -22,10 +22,8 @@ public enum CGIRequest {
             if count < 0, errno == EINTR { continue }
             if count <= 0 { break }
             remaining -= count
-            if body.count < Request.maxBodyBytes {
-                body.append(contentsOf: chunk[0..<min(count, Request.maxBodyBytes - body.count)])
-            }
+            chunk.withUnsafeBytes { collector.append(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
         }
-        return body
+        return collector.body
     }
 }

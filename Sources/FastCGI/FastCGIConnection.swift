@@ -2,26 +2,23 @@ import CFastCGI
 import Glibc
 import ResponderCore
 
-/// Adapts one accepted `FCGX_Request` to the plain `Request` / `Response` values of `AppInbox`.
+/// Adapts one accepted `FCGX_Request` to the plain `Request` / `Response` values of `ResponderCore`.
 enum FastCGIConnection {
     /// Reads the request's input stream to its end, keeping at most `Request.maxBodyBytes`.
     /// Reading to the end matters even for GET: with keep-conn, an unread closing FCGI_STDIN
     /// record would stall the next request on the same connection (docs/PITFALLS.md #15).
     static func readBody(_ request: inout FCGX_Request) -> [UInt8] {
-        var body: [UInt8] = []
+        var collector = BodyCollector()
         // A stack buffer: most requests (GETs) have no body, and a heap chunk per request would
         // cost an allocation on the hot path for nothing.
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 8192) { chunk in
             while true {
                 let count = Int(FCGX_GetStr(chunk.baseAddress, Int32(chunk.count), request.in))
                 if count <= 0 { return }
-                if body.count < Request.maxBodyBytes {
-                    let kept = min(count, Request.maxBodyBytes - body.count)
-                    body.append(contentsOf: UnsafeRawBufferPointer(start: chunk.baseAddress, count: kept))
-                }
+                collector.append(UnsafeRawBufferPointer(start: chunk.baseAddress, count: count))
             }
         }
-        return body
+        return collector.body
     }
 
     /// Runs `responder` on the request and writes its answer; returns false when the web server
@@ -38,9 +35,7 @@ enum FastCGIConnection {
         let plain = Request(param: lookup, text: text, occurrences: { count(of: $0, in: envp) }, body: body)
         let response = responder(plain)
         // One write: the head and body go out in as few FastCGI records as the buffer allows.
-        var answer = ResponseEncoding.head(of: response)
-        if plain.method != "HEAD" { answer.append(contentsOf: response.body) }
-        return write(answer, to: request.out) && FCGX_FFlush(request.out) == 0
+        return write(ResponseEncoding.wire(response, method: plain.method), to: request.out) && FCGX_FFlush(request.out) == 0
     }
 
     /// How many `name=value` entries of libfcgi's param array carry `name` (`FCGX_GetParam`

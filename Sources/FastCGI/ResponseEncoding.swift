@@ -3,6 +3,15 @@ import ResponderCore
 /// Serializes a response the way CGI and FastCGI responders send it: a `Status:` header,
 /// the other headers, a blank line, then the body.
 enum ResponseEncoding {
+    /// The bytes for the web server: the head, then the body unless the method is HEAD (whose
+    /// answer carries the GET answer's headers, Content-Length included, and no body: RFC 9110
+    /// section 9.3.2). The one place this rule lives, for CGI and FastCGI alike.
+    static func wire(_ response: Response, method: String) -> [UInt8] {
+        var bytes = head(of: response)
+        if method != "HEAD" { bytes.append(contentsOf: response.body) }
+        return bytes
+    }
+
     static func head(of response: Response) -> [UInt8] {
         var head: [UInt8] = []
         head.reserveCapacity(256 + response.body.count)

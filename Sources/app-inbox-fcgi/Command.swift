@@ -185,14 +185,11 @@ enum Command {
 
     /// One real exchange, printed as the token route would answer it.
     static func exchangeOnce(_ arguments: Arguments, config: Config) -> Int32 {
-        let params = IdentityParams()
-        var values: [String: String] = [:]
-        values[params.email] = arguments.email
-        values[params.phone] = arguments.phone
-        values[params.externalCustomerId] = arguments.externalCustomerId
         let log = Log(level: config.logLevel, format: config.logFormat)
         do {
-            let identity = try ContactIdentity.read(from: Request(params: values), params: params)
+            let identity = try ContactIdentity.validated(
+                email: arguments.email.map { Array($0.utf8) }, phone: arguments.phone.map { Array($0.utf8) },
+                externalCustomerId: arguments.externalCustomerId.map { Array($0.utf8) })
             let worker = try makeService(config: config, log: log).makeWorker()
             let outcome = worker.exchange(identity)
             switch outcome.result {

@@ -9,14 +9,16 @@ extension AppInboxWorker {
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
             upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
-            listenQueueMax: { $0 >= 0 ? $0 : nil }(metrics.listenQueueMax.load(ordering: .relaxed)))
-        let noStore = Response.Header("Cache-Control", "no-store")
+            listenQueueMax: metrics.listenQueueMaxIfKnown)
         if RequestTarget.query(of: request)["format"] == "prometheus" {
             return Response(
                 status: 200,
-                headers: [.init("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8"), noStore],
+                headers: [
+                    .init("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8"),
+                    .init("Cache-Control", "no-store"), .init("X-Content-Type-Options", "nosniff"),
+                ],
                 body: report.openMetrics)
         }
-        return Response(status: 200, headers: [.init("Content-Type", "application/json"), noStore], body: report.json)
+        return .json(report.json)
     }
 }

@@ -13,12 +13,21 @@ extension ContactIdentity {
         for name in [params.email, params.phone, params.externalCustomerId] where request.occurrences(name) > 1 {
             throw .repeatedIdentityParam(name)
         }
+        return try validated(
+            email: request.param(params.email), phone: request.param(params.phone),
+            externalCustomerId: request.param(params.externalCustomerId))
+    }
+
+    /// An identity from raw field bytes (absent: nil), validated as the token route validates
+    /// them; the `token` subcommand uses this for its options.
+    ///
+    /// - Throws: `APIError` 401 when every field is absent or empty, 400 when one is malformed.
+    public static func validated(email: [UInt8]?, phone: [UInt8]?, externalCustomerId: [UInt8]?) throws(APIError) -> ContactIdentity {
         let identity = ContactIdentity(
-            email: try field(request.param(params.email), name: "email", limit: maxEmailBytes, check: isEmail),
-            phone: try field(request.param(params.phone), name: "phone", limit: maxPhoneBytes, check: isPhone),
+            email: try field(email, name: "email", limit: maxEmailBytes, check: isEmail),
+            phone: try field(phone, name: "phone", limit: maxPhoneBytes, check: isPhone),
             externalCustomerId: try field(
-                request.param(params.externalCustomerId), name: "external customer id", limit: maxExternalIdBytes,
-                check: { _ in true }))
+                externalCustomerId, name: "external customer id", limit: maxExternalIdBytes, check: { _ in true }))
         guard identity.email != nil || identity.phone != nil || identity.externalCustomerId != nil else {
             throw .unauthenticated
         }

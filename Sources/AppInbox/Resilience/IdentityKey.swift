@@ -29,10 +29,10 @@ public struct IdentityHasher: Sendable {
         secret = bytes
     }
 
-    /// The key of an identity (one-shot HMAC; workers use a `IdentityKeyer` instead); nil when
-    /// OpenSSL fails. Never a default key: an all-zero digest would give every user one key, and
-    /// with the cache on, one user's token to everybody.
-    public func key(for identity: ContactIdentity) -> IdentityKey? {
+    /// The key of an identity by OpenSSL's one-shot HMAC: the independent reference that the
+    /// tests hold each worker's `IdentityKeyer` to (workers never call this); nil when OpenSSL
+    /// fails. Never a default key: an all-zero digest would give every user one key.
+    func key(for identity: ContactIdentity) -> IdentityKey? {
         let message = Self.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0

@@ -73,6 +73,12 @@ public final class Metrics: Sendable {
     public let listenQueueMax = Atomic<Int>(-1)
     let startedMs = MonotonicClock.nowMs()
 
+    /// The longest listen queue seen, or nil while none was reported.
+    var listenQueueMaxIfKnown: Int? {
+        let length = listenQueueMax.load(ordering: .relaxed)
+        return length >= 0 ? length : nil
+    }
+
     /// Keeps the longest listen queue reported.
     public func recordListenQueue(_ length: Int) {
         var seen = listenQueueMax.load(ordering: .relaxed)

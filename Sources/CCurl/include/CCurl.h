@@ -44,9 +44,6 @@ static inline CURLcode ccurl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off
     return curl_easy_getinfo(handle, info, value);
 }
 
-static inline CURLcode ccurl_getinfo_double(CURL *handle, CURLINFO info, double *value) {
-    return curl_easy_getinfo(handle, info, value);
-}
 
 /// A share handle for DNS and TLS sessions, with one mutex per shared data type.
 /// Connections are deliberately not shared: sharing them across concurrently

@@ -4,7 +4,7 @@ public struct Response: Sendable, Equatable {
     public var status: Int
     /// Header fields in the order they are sent.
     public var headers: [Header]
-    /// The body bytes (omitted on the wire for HEAD by the handler that answers HEAD).
+    /// The body bytes. Handlers answer HEAD like GET; the transport leaves the body off the wire.
     public var body: [UInt8]
 
     /// One header field.
