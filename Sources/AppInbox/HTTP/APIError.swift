@@ -65,6 +65,7 @@ extension APIError {
         case upstreamTimeout = "upstream_timeout"
     }
 
+    /// 400: an identity param is present but malformed; `message` says which and how.
     public static func invalidIdentity(_ message: String) -> APIError {
         APIError(status: 400, code: .invalidIdentity, message: message)
     }
@@ -78,31 +79,57 @@ extension APIError {
             message: "The web server sent the identity param \(name) more than once; fix its configuration.")
     }
 
+    /// 401: the web server passed no identity.
     public static let unauthenticated = APIError(
         status: 401, code: .unauthenticated, message: "No signed-in user: the web server passed no identity.")
 
+    /// 404: no such route.
     public static let notFound = APIError(status: 404, code: .notFound, message: "No such route.")
 
+    /// 405, with the route's methods in `Allow`.
     public static func methodNotAllowed(allow: String) -> APIError {
         APIError(
             status: 405, code: .methodNotAllowed, message: "Method not allowed here; use \(allow).", allow: allow)
     }
 
+    /// 502: eSputnik refused the request itself.
     public static let upstreamRejected = APIError(
         status: 502, code: .upstreamRejected, message: "eSputnik rejected the token request.")
 
+    /// 502: eSputnik refused the API key.
     public static let upstreamAuthFailed = APIError(
         status: 502, code: .upstreamAuthFailed, message: "eSputnik refused the site's API key.")
 
+    /// 502: eSputnik's answer was not a token.
     public static let badUpstreamResponse = APIError(
         status: 502, code: .badUpstreamResponse, message: "eSputnik sent an answer that is not a token.")
 
+    /// 503: eSputnik is down or pacing us, or the cap or the breaker held the call back.
     public static func upstreamUnavailable(retryAfter: Int? = nil) -> APIError {
         APIError(
             status: 503, code: .upstreamUnavailable, message: "eSputnik is unavailable; try again later.",
             retryAfter: retryAfter)
     }
 
+    /// 504: no answer from eSputnik within the deadline.
     public static let upstreamTimeout = APIError(
         status: 504, code: .upstreamTimeout, message: "eSputnik did not answer in time.")
+
+    /// 403: the browser said the request comes from another site.
+    public static func crossSite(_ message: String) -> APIError {
+        APIError(status: 403, code: .crossSite, message: message)
+    }
+
+    /// 429: this identity asked too often.
+    public static func rateLimited(retryAfter: Int) -> APIError {
+        APIError(
+            status: 429, code: .rateLimited, message: "Too many token requests for this user; try again later.",
+            retryAfter: retryAfter)
+    }
+
+    /// 404 for `init.js` when no script can be made: the message tells the site's admin what to set.
+    public static let initScriptUnavailable = APIError(
+        status: 404, code: .notFound,
+        message: "The init script is not configured on this server: set APP_INBOX_SITE_ID, "
+            + "or APP_INBOX_LOADER=omit when the site loads the eSputnik script itself.")
 }

@@ -53,11 +53,3 @@ public struct InitScriptCatalog: Sendable {
         return Response(status: 200, headers: headers, body: script.body)
     }
 }
-
-extension APIError {
-    /// 404 for `init.js` when no script can be made: the message tells the site's admin what to set.
-    public static let initScriptUnavailable = APIError(
-        status: 404, code: .notFound,
-        message: "The init script is not configured on this server: set APP_INBOX_SITE_ID, "
-            + "or APP_INBOX_LOADER=omit when the site loads the eSputnik script itself.")
-}

@@ -29,17 +29,3 @@ public enum OriginCheck {
         return String(text)
     }
 }
-
-extension APIError {
-    /// 403: the browser said the request comes from another site.
-    public static func crossSite(_ message: String) -> APIError {
-        APIError(status: 403, code: .crossSite, message: message)
-    }
-
-    /// 429: this identity asked too often.
-    public static func rateLimited(retryAfter: Int) -> APIError {
-        APIError(
-            status: 429, code: .rateLimited, message: "Too many token requests for this user; try again later.",
-            retryAfter: retryAfter)
-    }
-}
