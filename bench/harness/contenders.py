@@ -11,7 +11,7 @@ from pathlib import Path
 
 from stack import FASTCGI_PARAMS, child_pids, free_port, wait_for_port
 
-from . import BENCH, EXCHANGE_IDENTITIES, HIT_IDENTITIES, LATENCY_MS, TOKEN_BODY, API_KEY
+from . import API_KEY, BENCH, EXCHANGE_IDENTITIES, HIT_IDENTITIES, LATENCY_MS, TOKEN_BODY
 
 PHP_SCRIPT = BENCH / "php" / "token.php"
 C_SOURCE = BENCH / "c-responder" / "responder.c"

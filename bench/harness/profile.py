@@ -18,7 +18,7 @@ from pathlib import Path
 from stack import free_port, serving_pid, wait_for_port
 
 from . import EXCHANGE_IDENTITIES, HIT_IDENTITIES, RESULTS
-from .contenders import build_c_responder, contender
+from .contenders import contender
 from .fastcgi import fixed_load
 from .measure import binary_fingerprint, wrk
 from .upstream import Upstream, start_nginx
