@@ -3,45 +3,12 @@ import Testing
 
 @testable import AppInbox
 
-/// Runs `body(index)` on `count` real threads at once and waits for all of them. (Dispatch's
-/// `concurrentPerform` would run only as many at once as there are cores, and the callers here block.)
-private func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
-    final class Job {
-        let run: () -> Void
-        init(_ run: @escaping () -> Void) { self.run = run }
-    }
-    var threads: [pthread_t] = []
-    for index in 0..<count {
-        let job = Unmanaged.passRetained(Job { body(index) }).toOpaque()
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { context in
-                Unmanaged<Job>.fromOpaque(context!).takeRetainedValue().run()
-                return nil
-            }, job)
-        precondition(created == 0, "pthread_create: \(created)")
-        threads.append(thread)
-    }
-    for thread in threads { pthread_join(thread, nil) }
-}
-
 /// Thread-safe state shared by the test threads.
 private final class Shared<State: Sendable>: Sendable {
     let state: Locked<State>
     init(_ initial: State) { state = Locked(initial) }
     func update<R: Sendable>(_ body: (inout State) -> R) -> R { state.withLock { body(&$0) } }
     var value: State { state.withLock { $0 } }
-}
-
-/// Polls `condition` every millisecond for up to `ms`; true once it holds.
-private func waitUntil(ms: Double, _ condition: () -> Bool) -> Bool {
-    let deadline = MonotonicClock.nowMs() + ms
-    while !condition() {
-        if MonotonicClock.nowMs() > deadline { return false }
-        MonotonicClock.sleep(ms: 1)
-    }
-    return true
 }
 
 @Suite("SingleFlight")

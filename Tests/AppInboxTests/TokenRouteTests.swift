@@ -141,15 +141,15 @@ struct TokenRouteTests {
         let app = try TestApp(upstream: [.held(Fixture.ok("shared"))])
         let answers = Locked<[String?]>([])
         let threads = (0..<4).map { _ in
-            spawn {
+            TestThread {
                 let token = app.token("alice@example.com", on: try! app.makeWorker()).token
                 answers.withLock { $0.append(token) }
             }
         }
         // One leader in eSputnik, three followers waiting for its answer; then let it answer.
-        waitUntil { app.upstream.calls.count == 1 && app.service.guards.flights.followers(of: alice) == 3 }
+        #expect(waitUntil(ms: 5_000) { app.upstream.calls.count == 1 && app.service.guards.flights.followers(of: alice) == 3 })
         app.upstream.release()
-        for thread in threads { join(thread) }
+        for thread in threads { thread.join() }
         #expect(answers.withLock { $0 } == ["shared", "shared", "shared", "shared"])
         #expect(app.upstream.calls.count == 1)
         #expect(app.status["coalesced"] == .number(3))
@@ -157,13 +157,13 @@ struct TokenRouteTests {
 
     @Test func theCapHoldsBackCallsBeyondIt() throws {
         let app = try TestApp(["APP_INBOX_MAX_UPSTREAM": "1"], upstream: [.held(Fixture.ok("slow"))])
-        let first = spawn { _ = app.token("alice@example.com", on: try! app.makeWorker()) }
-        waitUntil { app.upstream.calls.count == 1 }
+        let first = TestThread { _ = app.token("alice@example.com", on: try! app.makeWorker()) }
+        #expect(waitUntil(ms: 5_000) { app.upstream.calls.count == 1 })
         let refused = app.token("bob@example.com")
         #expect(refused.status == 503)
         #expect(refused.header("Retry-After") == "1")
         app.upstream.release()
-        join(first)
+        first.join()
         #expect(app.upstream.calls.count == 1)
         #expect(app.status["upstream"]?["rejected_at_capacity"] == .number(1))
     }
@@ -187,32 +187,3 @@ struct TokenRouteTests {
 }
 
 private let alice = ContactIdentity(email: "alice@example.com")
-
-/// Polls `condition` for up to five seconds.
-private func waitUntil(_ condition: () -> Bool) {
-    for _ in 0..<5_000 where !condition() { usleep(1_000) }
-    #expect(condition())
-}
-
-/// Runs `body` on a new thread.
-private func spawn(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    let box = Unmanaged.passRetained(Body(body)).toOpaque()
-    var thread = pthread_t()
-    let status = pthread_create(
-        &thread, nil,
-        { raw in
-            Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue().run()
-            return nil
-        }, box)
-    precondition(status == 0, "pthread_create: \(status)")
-    return thread
-}
-
-private func join(_ thread: pthread_t) {
-    precondition(pthread_join(thread, nil) == 0)
-}
-
-private final class Body: Sendable {
-    let run: @Sendable () -> Void
-    init(_ run: @escaping @Sendable () -> Void) { self.run = run }
-}
