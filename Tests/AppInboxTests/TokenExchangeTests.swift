@@ -14,11 +14,9 @@ private func run(
 ) {
     let clock = VirtualClock()
     let upstream = ScriptedUpstream(script, clock: clock)
-    var exchange = TokenExchange(
-        transport: upstream.transport(UpstreamSettings(url: "", apiKey: "k")), timeoutMs: timeoutMs,
-        log: Log(level: .error))
-    exchange.now = clock.now
-    exchange.pause = clock.advance
+    let exchange = TokenExchange(
+        transport: upstream.transport(UpstreamSettings(url: "", apiKey: "k")), timeoutMs: timeoutMs, log: Log(level: .error),
+        clock: PipelineClock(now: clock.now, pause: clock.advance))
     let outcome = exchange.exchange(identity)
     return (outcome, clock.now(), upstream.calls)
 }

@@ -112,6 +112,61 @@ struct TokenRouteTests {
         #expect(app.status["breaker"]?["rejected"] == .number(1))
     }
 
+    @Test func afterTheCooldownOneProbeClosesTheBreaker() throws {
+        let clock = VirtualClock()
+        let app = try TestApp(
+            ["APP_INBOX_BREAKER_FAILURES": "1", "APP_INBOX_BREAKER_COOLDOWN_S": "10"], upstream: [status(404), ok("back")],
+            clock: clock)
+        // A garbled answer (not retried) opens the breaker.
+        #expect(app.token("alice@example.com").error == "bad_upstream_response")
+        clock.advance(9_000)
+        #expect(app.token("alice@example.com").status == 503)
+        #expect(app.upstream.calls.count == 1)
+        clock.advance(1_000)
+        #expect(app.token("alice@example.com").token == "back")
+        #expect(app.status["breaker"]?["state"] == .string("closed"))
+        #expect(app.token("bob@example.com").status == 200)
+    }
+
+    @Test func aProbeHeldBackByTheCapLeavesTheBreakerReadyForTheNext() throws {
+        // docs/PITFALLS.md #23: the cap is asked first, so a refused call never takes the probe.
+        let clock = VirtualClock()
+        let app = try TestApp(
+            ["APP_INBOX_BREAKER_FAILURES": "1", "APP_INBOX_BREAKER_COOLDOWN_S": "10", "APP_INBOX_MAX_UPSTREAM": "1"],
+            upstream: [status(404), .held(Fixture.ok("slow")), ok("probe")], clock: clock)
+        #expect(app.token("alice@example.com").error == "bad_upstream_response")
+        clock.advance(10_000)
+        // Bob's call is the probe and takes the only upstream slot until released.
+        let bob = TestThread { _ = app.token("bob@example.com", on: try! app.makeWorker()) }
+        #expect(waitUntil(ms: 5_000) { app.upstream.calls.count == 2 })
+        #expect(app.token("carol@example.com").header("Retry-After") == "1")
+        app.upstream.release()
+        bob.join()
+        #expect(app.status["breaker"]?["state"] == .string("closed"))
+        #expect(app.token("carol@example.com").token == "probe")
+    }
+
+    @Test func cachedTokensExpireAfterTheTTL() throws {
+        let clock = VirtualClock()
+        let app = try TestApp(["APP_INBOX_CACHE_TTL_S": "60"], upstream: [ok("t1"), ok("t2")], clock: clock)
+        #expect(app.token("alice@example.com").token == "t1")
+        clock.advance(59_000)
+        #expect(app.token("alice@example.com").token == "t1")
+        clock.advance(2_000)
+        #expect(app.token("alice@example.com").token == "t2")
+        #expect(app.upstream.calls.count == 2)
+    }
+
+    @Test func theRateLimitRefillsOverTheMinute() throws {
+        let clock = VirtualClock()
+        let app = try TestApp(["APP_INBOX_RATE_LIMIT_PER_MIN": "1"], clock: clock)
+        #expect(app.token("alice@example.com").status == 200)
+        let limited = app.token("alice@example.com")
+        #expect(limited.status == 429)
+        clock.advance(Double(Int(limited.header("Retry-After") ?? "") ?? 0) * 1000)
+        #expect(app.token("alice@example.com").status == 200)
+    }
+
     @Test(arguments: [
         (status(429, retryAfter: 9), "upstream_unavailable", "throttled"),
         (status(401), "upstream_auth_failed", "upstream_auth_failed"),

@@ -7,37 +7,37 @@ public struct TokenExchange {
     public let timeoutMs: Int
     /// Where upstream trouble is reported.
     public let log: Log
-    /// The time in milliseconds, and a pause between attempts: inputs, so tests need not wait.
-    var now: () -> Double = MonotonicClock.nowMs
-    var pause: (Double) -> Void = { MonotonicClock.sleep(ms: $0) }
+    /// The time, and the pauses between attempts.
+    let clock: PipelineClock
 
     /// Creates an exchange over a transport.
-    public init(transport: any UpstreamTransport, timeoutMs: Int, log: Log) {
+    public init(transport: any UpstreamTransport, timeoutMs: Int, log: Log, clock: PipelineClock = .monotonic) {
         self.transport = transport
         self.timeoutMs = timeoutMs
         self.log = log
+        self.clock = clock
     }
 
     /// Runs the exchange for one identity.
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
         let body = identity.upstreamBody
-        var schedule = RetrySchedule(startMs: now(), timeoutMs: timeoutMs)
-        var step = schedule.send(nowMs: now())
+        var schedule = RetrySchedule(startMs: clock.now(), timeoutMs: timeoutMs)
+        var step = schedule.send(nowMs: clock.now())
         var last: UpstreamAttempt?
         while true {
             switch step {
             case .send(let timeoutMs):
                 let attempt = transport.post(body, timeoutMs: timeoutMs)
                 last = attempt
-                step = schedule.next(after: attempt, nowMs: now(), jitter: Double.random(in: 0...1))
+                step = schedule.next(after: attempt, nowMs: clock.now(), jitter: Double.random(in: 0...1))
             case .pause(let ms):
                 if let last {
                     log.debug(
                         "upstream_retry",
                         ["attempt": String(schedule.attempts), "reason": Self.describe(last), "pause_ms": String(Int(ms))])
                 }
-                pause(ms)
-                step = schedule.send(nowMs: now())
+                clock.pause(ms)
+                step = schedule.send(nowMs: clock.now())
             case .finish(let outcome):
                 if let last, case .failure(let failure) = outcome.result { report(last, failure, identity) }
                 return outcome

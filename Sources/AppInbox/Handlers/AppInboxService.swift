@@ -16,15 +16,24 @@ public final class AppInboxService: Sendable {
     /// The init script in every language, rendered once here; nil when `init.js` cannot be served.
     let initScripts: InitScriptCatalog?
 
+    /// The time for every time-based decision (cache, limits, breaker, cap, retries): an input,
+    /// so that tests can run them on a virtual clock.
+    let clock: PipelineClock
+
     /// Creates the shared state before the workers start. `makeTransport` gives each worker its
     /// connection to eSputnik.
-    public init(config: Config, log: Log, makeTransport: @escaping TransportFactory) throws(SetupError) {
+    public convenience init(config: Config, log: Log, makeTransport: @escaping TransportFactory) throws(SetupError) {
+        try self.init(config: config, log: log, clock: .monotonic, makeTransport: makeTransport)
+    }
+
+    init(config: Config, log: Log, clock: PipelineClock, makeTransport: @escaping TransportFactory) throws(SetupError) {
         self.config = config
         self.log = log
+        self.clock = clock
         hasher = try IdentityHasher()
         let perMinute = config.resilience.rateLimitPerMinute
         limiter = perMinute > 0 ? RateLimiter(perMinute: perMinute) : nil
-        guards = UpstreamGuards(config: config, log: log, makeTransport: makeTransport)
+        guards = UpstreamGuards(config: config, log: log, clock: clock, makeTransport: makeTransport)
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
     }
 
@@ -43,13 +52,13 @@ public final class AppInboxService: Sendable {
 
     /// A repeated identity param fails every request until the web server is fixed.
     func reportRepeatedParam(_ error: APIError) {
-        guard let suppressed = repeatedParams.occurrence(nowMs: MonotonicClock.nowMs()) else { return }
+        guard let suppressed = repeatedParams.occurrence(nowMs: clock.now()) else { return }
         log.error("identity_param_repeated", ["detail": error.message, "since_last_report": String(suppressed)])
     }
 
     /// OpenSSL could not derive an identity key; the request went on without cache and limiter.
     func reportKeyFailure() {
-        guard let suppressed = keyFailures.occurrence(nowMs: MonotonicClock.nowMs()) else { return }
+        guard let suppressed = keyFailures.occurrence(nowMs: clock.now()) else { return }
         log.error(
             "identity_key_failed",
             [

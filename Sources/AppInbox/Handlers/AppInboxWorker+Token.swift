@@ -15,7 +15,7 @@ extension AppInboxWorker {
         // Masking costs a few allocations; only the info-level request line uses it.
         if service.log.enabled(.info) { trace.identity = identity.masked }
 
-        let now = MonotonicClock.nowMs()
+        let now = service.clock.now()
         let key = identityKey(identity)
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
             counters.count(\.rateLimited)

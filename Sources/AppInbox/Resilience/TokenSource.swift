@@ -4,8 +4,8 @@
 struct TokenSource {
     let guards: UpstreamGuards
     let counters: Metrics.Shard
-    /// Replaced after a reload; tests set its clock.
-    var exchange: TokenExchange
+    /// Replaced after a reload.
+    private(set) var exchange: TokenExchange
     private var generation: Int
 
     /// A token, or why there is none, and whether another request's call produced it.
@@ -39,19 +39,19 @@ struct TokenSource {
     /// timed and counted, its token cached when the cache is on.
     private func call(_ identity: ContactIdentity, key: IdentityKey?) -> ExchangeOutcome {
         // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
-        let started = MonotonicClock.nowMs()
+        let started = guards.clock.now()
         guard guards.admission.admit(nowMs: started) else {
             counters.count(\.upstreamCapRejected)
             return .heldBack(retryAfter: 1)
         }
-        defer { guards.admission.finish(nowMs: MonotonicClock.nowMs()) }
+        defer { guards.admission.finish(nowMs: guards.clock.now()) }
         if case .reject(let retryAfter) = guards.breaker.withLock({ $0.decide(nowMs: started) }) {
             counters.count(\.breakerRejected)
             return .heldBack(retryAfter: retryAfter)
         }
 
         let outcome = exchange.exchange(identity)
-        let finished = MonotonicClock.nowMs()
+        let finished = guards.clock.now()
         switch guards.breaker.withLock({ $0.record(failed: outcome.opensBreaker, nowMs: finished) }) {
         case .opened:
             guards.log.error(

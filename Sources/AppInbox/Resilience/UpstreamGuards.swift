@@ -14,6 +14,8 @@ public final class UpstreamGuards: Sendable {
     let admission: UpstreamAdmission
     let settings: ResilienceSettings
     let log: Log
+    /// The time for every decision here, and the exchanges' pauses.
+    let clock: PipelineClock
     let authFailures = ThrottledReport()
     private let makeTransport: TransportFactory
     private let upstream: Locked<Generation>
@@ -28,10 +30,11 @@ public final class UpstreamGuards: Sendable {
         var timeoutMs: Int
     }
 
-    init(config: Config, log: Log, makeTransport: @escaping TransportFactory) {
+    init(config: Config, log: Log, clock: PipelineClock, makeTransport: @escaping TransportFactory) {
         let resilience = config.resilience
         settings = resilience
         self.log = log
+        self.clock = clock
         self.makeTransport = makeTransport
         cache = resilience.cacheTTLSeconds > 0 ? TokenCache(capacity: resilience.cacheMax) : nil
         breaker = Locked(
@@ -59,7 +62,7 @@ public final class UpstreamGuards: Sendable {
     func makeExchange() throws(SetupError) -> (TokenExchange, number: Int) {
         let current = upstream.withLock { $0 }
         let transport = try makeTransport(current.settings)
-        return (TokenExchange(transport: transport, timeoutMs: current.timeoutMs, log: log), current.number)
+        return (TokenExchange(transport: transport, timeoutMs: current.timeoutMs, log: log, clock: clock), current.number)
     }
 
     /// A wrong API key fails every request; say so at error level once a minute, with a count.

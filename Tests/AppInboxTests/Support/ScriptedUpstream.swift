@@ -1,8 +1,10 @@
+import Testing
+
 @testable import AppInbox
 
 /// A stand-in for eSputnik: answers with scripted attempts in order (repeating the last one),
 /// records every call, and can be slow, hang (honouring the timeout, as curl does) or hold a
-/// call until the test releases it. On a `VirtualClock` slow answers take no real time.
+/// call until the test releases it (at most 10 s). On a `VirtualClock` slow answers take no real time.
 final class ScriptedUpstream: Sendable {
     enum Step: Sendable {
         /// Answers at once.
@@ -30,7 +32,6 @@ final class ScriptedUpstream: Sendable {
     }
 
     private let state: Locked<State>
-    private let gate = ConditionLock()
     let clock: VirtualClock?
 
     init(_ script: [Step], clock: VirtualClock? = nil) {
@@ -52,10 +53,7 @@ final class ScriptedUpstream: Sendable {
 
     /// Lets every held call answer.
     func release() {
-        gate.withLock {
-            state.withLock { $0.released = true }
-            gate.broadcast()
-        }
+        state.withLock { $0.released = true }
     }
 
     /// A worker's transport, as `AppInboxService` asks for one.
@@ -88,7 +86,15 @@ final class ScriptedUpstream: Sendable {
             wait(Double(timeoutMs))
             return .timedOut
         case .held(let attempt):
-            gate.withLock { gate.wait(until: { state.withLock { $0.released } }) }
+            // Bounded, so that a test that forgets to release fails instead of hanging the suite.
+            let deadline = MonotonicClock.nowMs() + 10_000
+            while !state.withLock({ $0.released }) {
+                guard MonotonicClock.nowMs() < deadline else {
+                    Issue.record("a held call was never released")
+                    return .timedOut
+                }
+                MonotonicClock.sleep(ms: 1)
+            }
             return attempt
         }
     }

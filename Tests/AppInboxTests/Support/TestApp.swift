@@ -19,13 +19,10 @@ final class TestApp: @unchecked Sendable {
         self.env = ["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new }
         let config = try Fixture.config(self.env)
         let upstream = ScriptedUpstream(script, clock: clock)
-        service = try AppInboxService(config: config, log: Log(level: config.logLevel)) { upstream.transport($0) }
+        let time = clock.map { clock in PipelineClock(now: clock.now, pause: clock.advance) } ?? .monotonic
+        service = try AppInboxService(config: config, log: Log(level: config.logLevel), clock: time) { upstream.transport($0) }
         self.upstream = upstream
         worker = try service.makeWorker()
-        if let clock {
-            worker.tokens.exchange.now = clock.now
-            worker.tokens.exchange.pause = clock.advance
-        }
     }
 
     func makeWorker() throws -> AppInboxWorker { try service.makeWorker() }
