@@ -57,7 +57,7 @@ STEPS = [
     Step("AppInboxWorker.respond (route + handler + metrics + log)", r"AppInboxWorker\.respond\(to:\)"),
     Step("RequestTarget.path (REQUEST_URI → path)", r"RequestTarget\.path\(of:\)"),
     Step("Route.match", r"Route\.match\("),
-    Step("OriginCheck.verdict", r"OriginCheck\.verdict"),
+    Step("OriginCheck.refusal (cross-site guard)", r"OriginCheck\.(refusal|verdict)"),
     Step("AppInboxWorker.token (the token route's handler)", r"AppInboxWorker\.token\("),
     Step("ContactIdentity.read (identity params, validation)", r"ContactIdentity\.read\(from:"),
     Step("ContactIdentity.isEmail", r"ContactIdentity\.isEmail"),
