@@ -45,24 +45,3 @@ public enum Base64 {
         return output
     }
 }
-
-/// Lower-case hexadecimal, for digests in ETags and signed cookies.
-public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
-
-    /// Appends two hex digits per byte to `output`.
-    public static func append(_ bytes: [UInt8], to output: inout [UInt8]) {
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0xF)])
-        }
-    }
-
-    /// The bytes as hex text.
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var output: [UInt8] = []
-        output.reserveCapacity(bytes.count * 2)
-        append(bytes, to: &output)
-        return String(decoding: output, as: UTF8.self)
-    }
-}
