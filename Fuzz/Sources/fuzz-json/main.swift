@@ -29,10 +29,10 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let answer = TokenAnswer.body(token)
         check(sameBytes(JSONValue.parse(answer)?["token"]?.stringValue, token), "token answer does not round-trip")
         checkEmbeddable(answer)
-    case .fail(let error):
+    case .fail(let failure):
         check(parsed?["token"]?.stringValue == nil, "a string token was refused")
-        check(error == .badUpstreamResponse, "200 without a token gave \(error.code.rawValue)")
-        checkErrorBody(error)
+        check(failure == .badResponse, "200 without a token gave \(failure)")
+        checkErrorBody(failure.apiError)
     case .retry:
         check(false, "a 200 answer was retried")
     }
