@@ -88,6 +88,20 @@ public struct ListenSocket: Sendable {
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 
+    /// Throws `what: strerror(errno)` when a call returned non-zero, closing the half-made socket
+    /// (and removing its file) first, so that no failure path leaks a descriptor.
+    private static func check(
+        _ result: Int32, _ what: @autoclosure () -> String, closing fd: Int32, unlinking path: String? = nil
+    )
+        throws(Failure)
+    {
+        guard result != 0 else { return }
+        let text = errnoText()
+        close(fd)
+        if let path { unlink(path) }
+        throw Failure(description: "\(what()): \(text)")
+    }
+
     /// Whether the socket is bound to a TCP address other than loopback (inherited sockets are
     /// checked with this, for a warning).
     public var isRemoteTCP: Bool {
@@ -145,21 +159,9 @@ public struct ListenSocket: Sendable {
         let fd = socket(first.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() for \(label): \(errnoText())") }
         var on: Int32 = 1
-        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)) == 0 else {
-            let text = errnoText()
-            close(fd)
-            throw Failure(description: "SO_REUSEADDR on \(label): \(text)")
-        }
-        guard bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else {
-            let text = errnoText()
-            close(fd)
-            throw Failure(description: "cannot bind \(label): \(text)")
-        }
-        guard listen(fd, backlog) == 0 else {
-            let text = errnoText()
-            close(fd)
-            throw Failure(description: "cannot listen on \(label): \(text)")
-        }
+        try check(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size)), "SO_REUSEADDR on \(label)", closing: fd)
+        try check(bind(fd, first.pointee.ai_addr, first.pointee.ai_addrlen), "cannot bind \(label)", closing: fd)
+        try check(listen(fd, backlog), "cannot listen on \(label)", closing: fd)
         return fd
     }
 
@@ -179,18 +181,10 @@ public struct ListenSocket: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard bound == 0 else {
-            let text = errnoText()
-            close(fd)
-            throw Failure(description: "cannot bind unix:\(path): \(text)")
-        }
+        try check(bound, "cannot bind unix:\(path)", closing: fd)
         // chmod after bind: the web server's user must be able to connect (umask would decide otherwise).
-        guard chmod(path, mode_t(mode)) == 0, listen(fd, backlog) == 0 else {
-            let text = errnoText()
-            close(fd)
-            unlink(path)
-            throw Failure(description: "cannot listen on unix:\(path): \(text)")
-        }
+        try check(chmod(path, mode_t(mode)), "cannot chmod unix:\(path)", closing: fd, unlinking: path)
+        try check(listen(fd, backlog), "cannot listen on unix:\(path)", closing: fd, unlinking: path)
         return fd
     }
 

@@ -1,3 +1,5 @@
+import AppInbox
+
 /// The command line, parsed: a subcommand and its options.
 struct Arguments {
     enum Subcommand: String {
@@ -76,7 +78,7 @@ struct Arguments {
             case "--no-supervise": parsed.supervise = false
             case "--threads":
                 let text = try value()
-                guard let threads = Int(text), (1...1024).contains(threads) else {
+                guard let threads = Int(text), Config.threadRange.contains(threads) else {
                     throw UsageError(message: "--threads must be a whole number from 1 to 1024")
                 }
                 parsed.threads = threads

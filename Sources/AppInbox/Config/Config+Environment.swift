@@ -49,7 +49,7 @@ extension Config {
 
         reader.integer("APP_INBOX_CONNECT_TIMEOUT_MS", in: 1...600_000, into: &config.connectTimeoutMs)
         reader.integer("APP_INBOX_TIMEOUT_MS", in: 1...600_000, into: &config.timeoutMs)
-        reader.integer("APP_INBOX_THREADS", in: 1...1024, into: &config.threads)
+        reader.integer("APP_INBOX_THREADS", in: threadRange, into: &config.threads)
         reader.integer("APP_INBOX_SHUTDOWN_GRACE_S", in: 0...3600, into: &config.shutdownGraceSeconds)
         reader.integer("APP_INBOX_IDLE_TIMEOUT_S", in: 1...3600, into: &config.idleTimeoutSeconds)
         reader.integer("APP_INBOX_MAX_PARAMS_BYTES", in: 4096...1_048_576, into: &config.maxParamsBytes)

@@ -46,7 +46,11 @@ public struct Config: Sendable {
     /// (past which curl refuses the option).
     public static let maxTokenURLBytes = 2048
 
-    /// The version sent as `User-Agent` and printed by `--version`.
+    /// How many worker threads `APP_INBOX_THREADS` and `--threads` may ask for.
+    public static let threadRange = 1...1024
+
+    /// The version sent as `User-Agent` and printed by `--version` (the Makefile reads it from
+    /// this line for the tarball's name).
     public static let version = "0.1.0"
 }
 

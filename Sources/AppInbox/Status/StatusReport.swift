@@ -91,32 +91,3 @@ struct StatusReport {
         return out.bytes
     }
 }
-
-/// A minimal streaming JSON writer for the status document (a class, so nested closures can
-/// write to the same writer without overlapping mutable accesses).
-final class JSONWriter {
-    private(set) var bytes: [UInt8] = []
-    private var needsComma = false
-
-    func object(_ body: () -> Void) {
-        bytes.append(UInt8(ascii: "{"))
-        needsComma = false
-        body()
-        bytes.append(UInt8(ascii: "}"))
-        needsComma = true
-    }
-
-    func field(_ name: String, _ value: () -> Void) {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
-        JSONString.append(name, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        value()
-        needsComma = true
-    }
-
-    func string(_ text: String) { JSONString.append(text, to: &bytes) }
-    func number(_ value: Int) { bytes.append(contentsOf: String(value).utf8) }
-    func number(_ value: Double) { bytes.append(contentsOf: String(value).utf8) }
-    func null() { bytes.append(contentsOf: "null".utf8) }
-    func bool(_ value: Bool) { bytes.append(contentsOf: (value ? "true" : "false").utf8) }
-}
