@@ -166,8 +166,7 @@ enum Command {
 
     /// The shared state with curl as the transport to eSputnik: the one place that wires curl in.
     static func makeService(config: Config, log: Log) throws(SetupError) -> AppInboxService {
-        try CurlShare.globalInit()
-        let share = try CurlShare()
+        let share = try CurlShare.process()
         return try AppInboxService(config: config, log: log) { settings throws(SetupError) in
             try CurlUpstream(settings: settings, share: share)
         }

@@ -5,7 +5,22 @@ import CCurl
 public final class CurlShare: @unchecked Sendable {
     let handle: OpaquePointer?
 
-    /// Creates the share handle; call `CurlShare.globalInit()` first.
+    /// The process's share, made (after `globalInit`) on the first call: it lives as long as the
+    /// process, because every worker's handle uses it until the very end, and the workers parked
+    /// on idle connections are not joined at shutdown. Held here, so that it is never freed under
+    /// them and never looks like a leak (LeakSanitizer checks at exit). Call from `main`, before
+    /// the workers start.
+    public static func process() throws(SetupError) -> CurlShare {
+        if let share = processShare.withLock({ $0 }) { return share }
+        try globalInit()
+        let share = try CurlShare()
+        processShare.withLock { $0 = share }
+        return share
+    }
+
+    private static let processShare = Locked<CurlShare?>(nil)
+
+    /// Creates a share handle; call `CurlShare.globalInit()` first.
     public init() throws(SetupError) {
         guard let share = ccurl_share_create() else { throw SetupError(function: "curl_share_init", detail: "failed") }
         handle = OpaquePointer(share)
