@@ -94,7 +94,12 @@ public enum FastCGIServer {
         // Every worker builds its responder before the first accept; one that cannot means the
         // process cannot serve as configured.
         if let failure = state.awaitWorkers(options.threads) { return .setupFailed(failure) }
-        options.log.info("listening", ["threads": String(options.threads), "version": options.version])
+        options.log.info(
+            "listening",
+            [
+                "threads": String(options.threads), "version": options.version,
+                "fd_limit": Descriptors.limit.map(String.init) ?? "unknown",
+            ])
 
         while true {
             var received: Int32 = 0

@@ -83,6 +83,9 @@ enum Command {
 
     static func serve(_ arguments: Arguments, config: Config) -> Int32 {
         let log = Log(level: config.logLevel, format: config.logFormat)
+        // Each kept connection holds a descriptor: the administrator's hard limit applies, not
+        // the login default of 1,024 (a supervised child inherits the raised limit).
+        if Descriptors.raiseLimit() == nil { log.warn("descriptor_limit_unknown", ["detail": "getrlimit(RLIMIT_NOFILE) failed"]) }
         let supervised = Supervisor.adoptParent()
         if supervised == false { return 1 }  // the supervisor that started us is gone
         let peers: PeerFilter

@@ -201,6 +201,20 @@ struct StatusReportTests {
         #expect(number(document["workers"]?["idle"]) == 4)
     }
 
+    @Test func descriptorsAreShownWhenKnownAndNullWhenNot() throws {
+        var status = report()
+        #expect(try #require(JSONValue.parse(status.json))["descriptors"] == .object(["open": .null, "limit": .null]))
+        #expect(!String(decoding: status.openMetrics, as: UTF8.self).contains("app_inbox_open_fds"))
+        status.openDescriptors = 1_234
+        status.descriptorLimit = 65_536
+        let document = try #require(JSONValue.parse(status.json))
+        #expect(number(document["descriptors"]?["open"]) == 1_234)
+        #expect(number(document["descriptors"]?["limit"]) == 65_536)
+        let text = String(decoding: status.openMetrics, as: UTF8.self)
+        #expect(text.contains("app_inbox_open_fds 1234\n"))
+        #expect(text.contains("app_inbox_max_fds 65536\n"))
+    }
+
     @Test func jsonIdleWorkersNeverGoNegative() throws {
         let document = try #require(JSONValue.parse(report(workers: 2, busy: 5).json))
         #expect(number(document["workers"]?["idle"]) == 0)

@@ -220,3 +220,37 @@ def test_sighup_rotates_the_key_under_load_without_failures(start_app, sandbox, 
     assert "reloaded api_key=rotated" in log and "reload_refused" in log and "APP_INBOX_CONNECT_TIMEOUT_MS" in log
     assert API_KEY not in log and ROTATED_API_KEY not in log
     assert app.proc.poll() is None
+
+
+def test_descriptor_limit_is_raised_and_status_counts_open_descriptors(start_app):
+    """Each kept connection holds a descriptor: the responder lifts the login default to the hard
+    limit at start, and status shows how many are open against it."""
+    import resource
+    import socket
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(soft, 256)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard))
+    try:
+        app = start_app(threads=16)  # started with a soft limit of 256, like a login shell's 1,024
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    expected = hard if hard != resource.RLIM_INFINITY else 1 << 20
+    before = status_of(app)["descriptors"]
+    assert before["limit"] == expected > low
+    assert before["open"] > 0
+    idle = [socket.create_connection(("127.0.0.1", app.fcgi_port)) for _ in range(8)]
+    try:
+        deadline = time.monotonic() + 5
+        while True:
+            now = status_of(app)["descriptors"]
+            if now["open"] >= before["open"] + 8 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert now["open"] >= before["open"] + 8, (before, now)
+        _, _, metrics = app.get("/app-inbox/status?format=prometheus")
+        assert f"app_inbox_max_fds {expected}" in metrics.decode()
+    finally:
+        for connection in idle:
+            connection.close()
+    assert f"fd_limit={expected}" in app.log()

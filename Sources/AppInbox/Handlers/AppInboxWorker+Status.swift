@@ -9,7 +9,8 @@ extension AppInboxWorker {
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
             upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
-            listenQueueMax: metrics.listenQueueMaxIfKnown)
+            listenQueueMax: metrics.listenQueueMaxIfKnown, openDescriptors: Descriptors.openCount(),
+            descriptorLimit: Descriptors.limit)
         if RequestTarget.query(of: request)["format"] == "prometheus" {
             return Response(
                 status: 200,

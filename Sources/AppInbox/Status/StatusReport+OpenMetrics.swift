@@ -54,6 +54,12 @@ extension StatusReport {
         single(
             "app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.",
             counters.breakerRejected)
+        if let openDescriptors {
+            single("app_inbox_open_fds", "gauge", "File descriptors open (kept connections hold one each).", openDescriptors)
+        }
+        if let descriptorLimit {
+            single("app_inbox_max_fds", "gauge", "The soft RLIMIT_NOFILE, raised to the hard limit at start.", descriptorLimit)
+        }
         if let listenQueueMax {
             single(
                 "app_inbox_listen_queue_max", "gauge", "Longest accept queue seen on the listening socket.",

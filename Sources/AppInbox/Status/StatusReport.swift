@@ -11,6 +11,9 @@ struct StatusReport {
     let breaker: CircuitBreaker
     /// The longest listen queue seen, when the transport can tell (TCP listening sockets).
     var listenQueueMax: Int? = nil
+    /// Descriptors open now and the soft limit (each kept connection holds one), when known.
+    var openDescriptors: Int? = nil
+    var descriptorLimit: Int? = nil
 
     var json: [UInt8] {
         let out = JSONWriter()
@@ -79,6 +82,12 @@ struct StatusReport {
             out.field("rate_limited") { out.number(counters.rateLimited) }
             out.field("listen_queue_max") {
                 if let listenQueueMax { out.number(listenQueueMax) } else { out.null() }
+            }
+            out.field("descriptors") {
+                out.object {
+                    out.field("open") { if let openDescriptors { out.number(openDescriptors) } else { out.null() } }
+                    out.field("limit") { if let descriptorLimit { out.number(descriptorLimit) } else { out.null() } }
+                }
             }
             out.field("breaker") {
                 out.object {
