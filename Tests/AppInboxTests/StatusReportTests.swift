@@ -201,6 +201,17 @@ struct StatusReportTests {
         #expect(number(document["workers"]?["idle"]) == 4)
     }
 
+    @Test func limitsAreShownByName() throws {
+        var status = report()
+        status.limits = ["idle_timeout_s": 10, "max_upstream": 24]
+        let document = try #require(JSONValue.parse(status.json))
+        #expect(number(document["limits"]?["idle_timeout_s"]) == 10)
+        #expect(number(document["limits"]?["max_upstream"]) == 24)
+        let text = String(decoding: status.openMetrics, as: UTF8.self)
+        #expect(text.contains("app_inbox_limit{name=\"idle_timeout_s\"} 10\n"))
+        #expect(text.contains("app_inbox_limit{name=\"max_upstream\"} 24\n"))
+    }
+
     @Test func descriptorsAreShownWhenKnownAndNullWhenNot() throws {
         var status = report()
         #expect(try #require(JSONValue.parse(status.json))["descriptors"] == .object(["open": .null, "limit": .null]))

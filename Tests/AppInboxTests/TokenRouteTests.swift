@@ -234,6 +234,16 @@ struct TokenRouteTests {
         #expect(app.upstream.calls.map(\.apiKey) == [Fixture.apiKey, "sk-rotated-9876543210"])
     }
 
+    @Test func statusShowsTheLimitsInForce() throws {
+        let app = try TestApp(["APP_INBOX_IDLE_TIMEOUT_S": "7", "APP_INBOX_THREADS": "8", "APP_INBOX_RATE_LIMIT_PER_MIN": "30"])
+        let limits = app.status["limits"]
+        #expect(limits?["idle_timeout_s"] == .number(7))
+        #expect(limits?["max_upstream"] == .number(8))
+        #expect(limits?["max_upstream_while_stalled"] == .number(6))
+        #expect(limits?["rate_limit_per_min"] == .number(30))
+        #expect(limits?["max_body_bytes"] == .number(Double(Request.maxBodyBytes)))
+    }
+
     @Test func aReloadNamesWhatNeedsARestart() throws {
         let app = try TestApp()
         let changed = try app.config(["APP_INBOX_CACHE_TTL_S": "60", "APP_INBOX_TIMEOUT_MS": "900"])

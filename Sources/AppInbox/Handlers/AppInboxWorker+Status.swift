@@ -10,7 +10,7 @@ extension AppInboxWorker {
             upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
             listenQueueMax: metrics.listenQueueMaxIfKnown, openDescriptors: Descriptors.openCount(),
-            descriptorLimit: Descriptors.limit)
+            descriptorLimit: Descriptors.limit, limits: limits)
         if RequestTarget.query(of: request)["format"] == "prometheus" {
             return Response(
                 status: 200,
@@ -21,5 +21,23 @@ extension AppInboxWorker {
                 body: report.openMetrics)
         }
         return .json(report.json)
+    }
+
+    /// Every limit an operator may need to read next to its counter, with its variable's value.
+    private var limits: KeyValuePairs<String, Int> {
+        let config = service.config
+        let resilience = config.resilience
+        return [
+            "idle_timeout_s": config.idleTimeoutSeconds,
+            "max_params_bytes": config.maxParamsBytes,
+            "max_body_bytes": Request.maxBodyBytes,
+            "timeout_ms": config.timeoutMs,
+            "connect_timeout_ms": config.connectTimeoutMs,
+            "max_upstream": resilience.maxUpstream ?? config.threads,
+            "max_upstream_while_stalled": resilience.maxUpstream
+                ?? ResilienceSettings.defaultMaxUpstream(threads: config.threads),
+            "rate_limit_per_min": resilience.rateLimitPerMinute,
+            "cache_max": resilience.cacheMax,
+        ]
     }
 }

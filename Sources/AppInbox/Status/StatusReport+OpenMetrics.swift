@@ -54,6 +54,10 @@ extension StatusReport {
         single(
             "app_inbox_breaker_rejected", "counter", "Requests refused while the breaker was open.",
             counters.breakerRejected)
+        if !limits.isEmpty {
+            family("app_inbox_limit", "gauge", "The limits in force (README.md, status).")
+            for (name, value) in limits { lines.append("app_inbox_limit{name=\"\(name)\"} \(value)") }
+        }
         if let openDescriptors {
             single("app_inbox_open_fds", "gauge", "File descriptors open (kept connections hold one each).", openDescriptors)
         }

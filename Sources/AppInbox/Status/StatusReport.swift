@@ -14,6 +14,8 @@ struct StatusReport {
     /// Descriptors open now and the soft limit (each kept connection holds one), when known.
     var openDescriptors: Int? = nil
     var descriptorLimit: Int? = nil
+    /// The limits in force, by name, so that each reads next to what it limits.
+    var limits: KeyValuePairs<String, Int> = [:]
 
     var json: [UInt8] {
         let out = JSONWriter()
@@ -82,6 +84,11 @@ struct StatusReport {
             out.field("rate_limited") { out.number(counters.rateLimited) }
             out.field("listen_queue_max") {
                 if let listenQueueMax { out.number(listenQueueMax) } else { out.null() }
+            }
+            out.field("limits") {
+                out.object {
+                    for (name, value) in limits { out.field(name) { out.number(value) } }
+                }
             }
             out.field("descriptors") {
                 out.object {
