@@ -15,7 +15,7 @@ private func run(
     let clock = VirtualClock()
     let upstream = ScriptedUpstream(script, clock: clock)
     let exchange = TokenExchange(
-        transport: upstream.transport(UpstreamSettings(url: "", apiKey: "k")), timeoutMs: timeoutMs, log: Log(level: .error),
+        transport: upstream.transport(UpstreamSettings(config: try! Fixture.config())), timeoutMs: timeoutMs, log: Log(level: .error),
         clock: PipelineClock(now: clock.now, pause: clock.advance))
     let outcome = exchange.exchange(identity)
     return (outcome, clock.now(), upstream.calls)

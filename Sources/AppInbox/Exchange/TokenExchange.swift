@@ -21,8 +21,9 @@ public struct TokenExchange {
     /// Runs the exchange for one identity.
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
         let body = identity.upstreamBody
-        var schedule = RetrySchedule(startMs: clock.now(), timeoutMs: timeoutMs)
-        var step = schedule.send(nowMs: clock.now())
+        let startMs = clock.now()
+        var schedule = RetrySchedule(startMs: startMs, timeoutMs: timeoutMs)
+        var step = schedule.send(nowMs: startMs)
         var last: UpstreamAttempt?
         while true {
             switch step {

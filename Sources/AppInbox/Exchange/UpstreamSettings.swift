@@ -10,7 +10,7 @@ public struct UpstreamSettings: Sendable, Equatable {
     public var connectTimeoutMs: Int
 
     /// Creates settings.
-    public init(url: String, apiKey: String, caFile: String? = nil, connectTimeoutMs: Int = 1000) {
+    public init(url: String, apiKey: String, caFile: String?, connectTimeoutMs: Int) {
         self.url = url
         self.apiKey = apiKey
         self.caFile = caFile

@@ -17,8 +17,8 @@ public final class AppInboxService: Sendable {
     let initScripts: InitScriptCatalog?
 
     /// The time for every time-based decision (cache, limits, breaker, cap, retries): an input,
-    /// so that tests can run them on a virtual clock.
-    let clock: PipelineClock
+    /// so that tests can run them on a virtual clock. The guards hold it.
+    var clock: PipelineClock { guards.clock }
 
     /// Creates the shared state before the workers start. `makeTransport` gives each worker its
     /// connection to eSputnik.
@@ -29,7 +29,6 @@ public final class AppInboxService: Sendable {
     init(config: Config, log: Log, clock: PipelineClock, makeTransport: @escaping TransportFactory) throws(SetupError) {
         self.config = config
         self.log = log
-        self.clock = clock
         hasher = try IdentityHasher()
         let perMinute = config.resilience.rateLimitPerMinute
         limiter = perMinute > 0 ? RateLimiter(perMinute: perMinute) : nil
@@ -52,18 +51,13 @@ public final class AppInboxService: Sendable {
 
     /// A repeated identity param fails every request until the web server is fixed.
     func reportRepeatedParam(_ error: APIError) {
-        guard let suppressed = repeatedParams.occurrence(nowMs: clock.now()) else { return }
-        log.error("identity_param_repeated", ["detail": error.message, "since_last_report": String(suppressed)])
+        repeatedParams.error("identity_param_repeated", detail: error.message, nowMs: clock.now(), to: log)
     }
 
     /// OpenSSL could not derive an identity key; the request went on without cache and limiter.
     func reportKeyFailure() {
-        guard let suppressed = keyFailures.occurrence(nowMs: clock.now()) else { return }
-        log.error(
-            "identity_key_failed",
-            [
-                "detail": "HMAC-SHA256 failed; this request skipped the cache and the rate limit",
-                "since_last_report": String(suppressed),
-            ])
+        keyFailures.error(
+            "identity_key_failed", detail: "HMAC-SHA256 failed; this request skipped the cache and the rate limit",
+            nowMs: clock.now(), to: log)
     }
 }

@@ -67,12 +67,8 @@ public final class UpstreamGuards: Sendable {
 
     /// A wrong API key fails every request; say so at error level once a minute, with a count.
     func reportAuthFailure(status: Int?, nowMs: Double) {
-        guard let suppressed = authFailures.occurrence(nowMs: nowMs) else { return }
-        log.error(
-            "upstream_auth_failed",
-            [
-                "detail": "eSputnik refused the API key (HTTP \(status ?? 0)); check APP_INBOX_API_KEY",
-                "since_last_report": String(suppressed),
-            ])
+        authFailures.error(
+            "upstream_auth_failed", detail: "eSputnik refused the API key (HTTP \(status ?? 0)); check APP_INBOX_API_KEY",
+            nowMs: nowMs, to: log)
     }
 }

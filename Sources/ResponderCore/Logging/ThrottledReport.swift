@@ -30,4 +30,11 @@ public final class ThrottledReport: Sendable {
             return state.suppressed
         }
     }
+
+    /// Counts one occurrence and, unless it falls inside the interval, logs `event` at error
+    /// level with `detail` and how many occurrences went unlogged since the last line.
+    public func error(_ event: String, detail: @autoclosure () -> String, nowMs: Double, to log: Log) {
+        guard let suppressed = occurrence(nowMs: nowMs) else { return }
+        log.error(event, ["detail": detail(), "since_last_report": String(suppressed)])
+    }
 }

@@ -12,14 +12,15 @@ public enum Descriptors {
     public static func raiseLimit() -> Int? {
         var limits = rlimit()
         guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limits) == 0 else { return nil }
-        // An unlimited hard limit (RLIM_INFINITY) is not a valid soft one for descriptors (the kernel caps it at
-        // fs.nr_open): ask for nr_open's default then.
+        // An unlimited hard limit (RLIM_INFINITY) is not a valid soft one for descriptors (the
+        // kernel caps it at fs.nr_open): ask for nr_open's default then.
         let target = limits.rlim_max == rlim_t.max ? rlim_t(1 << 20) : limits.rlim_max
         if limits.rlim_cur < target {
             var raised = rlimit(rlim_cur: target, rlim_max: limits.rlim_max)
-            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limits.rlim_cur = target }
+            // A refusal leaves the old soft limit in force, and that is what `limit` reports.
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised)
         }
-        return limits.rlim_cur == rlim_t.max ? Int.max : Int(limits.rlim_cur)
+        return limit
     }
 
     /// The soft limit now, or nil when `getrlimit` failed.
