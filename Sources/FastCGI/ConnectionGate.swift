@@ -8,14 +8,6 @@ import ResponderCore
 /// would otherwise block on it for ever, hold params without a bound, and act on management
 /// records it cannot answer safely (`RequestHead`; docs/PITFALLS.md #3, #5, #6, #24).
 final class ConnectionGate {
-    /// What waiting for the next request on a connection came to.
-    enum Outcome {
-        /// A request head is ready for libfcgi on this descriptor.
-        case ready
-        /// The connection is gone: closed by the peer, idle too long, or refused (already logged).
-        case closed
-    }
-
     private let idleTimeoutMs: Int
     private let maxParamsBytes: Int
     private let peers: PeerFilter
@@ -41,33 +33,41 @@ final class ConnectionGate {
         maxParamsBytes + (maxParamsBytes / 65_535 + 4) * (RequestHead.headerLength + 255) + 64
     }
 
-    /// Accepts the next connection from an allowed peer; nil when accept fails (the socket was
-    /// shut down for a stop, or descriptors ran out).
-    func accept(on listener: Int32) -> Int32? {
-        while true {
-            var peer = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    cfastcgi_accept(listener, $0, &length)
-                }
+    /// What one accept on the (non-blocking) listening socket brought.
+    enum Accepted {
+        case connection(Int32)
+        /// Nobody waits (another worker took the connection), or a refused peer was closed.
+        case none
+        /// accept failed with this errno: the socket was shut down for a stop, or descriptors ran out.
+        case failed(Int32)
+    }
+
+    /// Accepts one connection, if one waits and its peer is allowed.
+    func accept(on listener: Int32) -> Accepted {
+        var peer = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                cfastcgi_accept(listener, $0, &length)
             }
-            if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                return nil
-            }
-            guard peers.allows(peer) else {
-                refusals("peer not in FCGI_WEB_SERVER_ADDRS")
-                close(fd)
-                continue
-            }
-            guard configure(fd, tcp: Int32(peer.ss_family) != AF_UNIX) else {
-                refusals("cannot set socket options: \(String(cString: strerror(errno)))")
-                close(fd)
-                continue
-            }
-            return fd
         }
+        if fd < 0 {
+            switch errno {
+            case EAGAIN, EWOULDBLOCK, EINTR, ECONNABORTED: return .none
+            case let failure: return .failed(failure)
+            }
+        }
+        guard peers.allows(peer) else {
+            refusals("peer not in FCGI_WEB_SERVER_ADDRS")
+            close(fd)
+            return .none
+        }
+        guard configure(fd, tcp: Int32(peer.ss_family) != AF_UNIX) else {
+            refusals("cannot set socket options: \(String(cString: strerror(errno)))")
+            close(fd)
+            return .none
+        }
+        return .connection(fd)
     }
 
     /// Bounds libfcgi's own reads and writes on the connection (a body that stops arriving, a
@@ -85,69 +85,26 @@ final class ConnectionGate {
         return true
     }
 
-    /// Waits until a whole request head is in `fd`'s receive queue, at most the idle timeout.
-    /// Closes the connection (answering FCGI_UNKNOWN_ROLE first where that is due) unless ready.
-    func awaitRequest(on fd: Int32) -> Outcome {
-        let deadline = MonotonicClock.nowMs() + Double(idleTimeoutMs)
-        var pauseMs = 1
-        // Poll first: on a kept connection the next request is rarely there yet when the last
-        // answer has just gone out, and a peek that finds nothing would be one syscall more.
-        var mustWait = true
+    /// Looks at what waits in `fd`'s receive queue without taking it or blocking.
+    func peek(_ fd: Int32) -> ConnectionPolicy.Peek {
         while true {
-            if mustWait {
-                let remaining = Int32(max(0, deadline - MonotonicClock.nowMs()))
-                var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                let ready = poll(&entry, 1, remaining)
-                if ready == 0 { return drop(fd, discarding: 0) }  // idle: no request in time
-                if ready < 0 {
-                    if errno == EINTR { continue }
-                    return drop(fd, discarding: 0)
-                }
-            }
             let count = recv(fd, peeked.baseAddress, peeked.count, Int32(MSG_PEEK | MSG_DONTWAIT))
-            if count == 0 { return drop(fd, discarding: 0) }
-            if count < 0 {
-                guard errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK else { return drop(fd, discarding: 0) }
-                mustWait = errno != EINTR
-                continue
+            if count > 0 {
+                let waiting = UnsafeRawBufferPointer(rebasing: peeked[0..<count])
+                let verdict = RequestHead.scan(waiting, maxParamsBytes: maxParamsBytes)
+                return .bytes(verdict, count: count, windowFull: count == peeked.count)
             }
-            mustWait = false
-            let waiting = UnsafeRawBufferPointer(rebasing: peeked[0..<count])
-            switch RequestHead.scan(waiting, maxParamsBytes: maxParamsBytes) {
-            case .ready:
-                return .ready
-            case .refused(let reason):
-                refusals(reason)
-                return drop(fd, discarding: count)
-            case .unknownRole(let requestId):
-                refusals("role other than responder")
-                Self.answerUnknownRole(fd, requestId: requestId)
-                return drop(fd, discarding: count)
-            case .incomplete:
-                guard count < peeked.count else {
-                    refusals("request head over \(peeked.count) bytes")
-                    return drop(fd, discarding: count)
-                }
-                // Part of a head: poll would report the same bytes again at once, so pause
-                // (briefly, then longer) for the rest. Web servers send a head in one write.
-                let now = MonotonicClock.nowMs()
-                if now >= deadline { return drop(fd, discarding: count) }
-                MonotonicClock.sleep(ms: Double(min(pauseMs, Int(deadline - now) + 1)))
-                pauseMs = min(pauseMs * 2, 50)
+            if count == 0 { return .gone }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .nothing
+            default: return .gone
             }
         }
     }
 
-    /// Reads and discards what was peeked (closing with unread bytes would reset the connection
-    /// before a last answer arrives), then closes.
-    private func drop(_ fd: Int32, discarding count: Int) -> Outcome {
-        if count > 0 { _ = recv(fd, peeked.baseAddress, count, Int32(MSG_DONTWAIT)) }
-        close(fd)
-        return .closed
-    }
-
     /// FCGI_END_REQUEST with protocolStatus FCGI_UNKNOWN_ROLE (specification §5.5).
-    private static func answerUnknownRole(_ fd: Int32, requestId: UInt16) {
+    static func answerUnknownRole(_ fd: Int32, requestId: UInt16) {
         let record: [UInt8] = [
             1, 3, UInt8(requestId >> 8), UInt8(requestId & 0xFF), 0, 8, 0, 0,  // header: END_REQUEST, 8 bytes
             0, 0, 0, 0, 3, 0, 0, 0,  // appStatus 0, protocolStatus FCGI_UNKNOWN_ROLE

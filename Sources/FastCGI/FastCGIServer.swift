@@ -3,8 +3,8 @@ import Glibc
 import ResponderCore
 import Synchronization
 
-/// The FastCGI process: N worker threads accepting on one socket, and the main thread waiting
-/// for SIGTERM/SIGINT to shut down gracefully.
+/// The FastCGI process: N worker threads serving whatever connection one shared epoll reports
+/// ready (`EventLoop`), and the main thread taking signals and sweeping idle connections.
 public enum FastCGIServer {
     /// What the server needs to run.
     public struct Options: Sendable {
@@ -59,8 +59,8 @@ public enum FastCGIServer {
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish within the grace
-    /// period and returns. Workers parked on idle kept connections are not joined: the caller
-    /// ends the process.
+    /// period and returns. Workers waiting in epoll are not joined, and idle kept connections
+    /// stay open: the caller ends the process, which closes them.
     ///
     /// - Parameter onReload: called on SIGHUP, on the signal thread; nil ignores SIGHUP.
     public static func run(
@@ -81,10 +81,20 @@ public enum FastCGIServer {
             return .setupFailed("FCGX_Init")
         }
         options.socket.reserveReceiveBuffer(ConnectionGate.peekCapacity(maxParamsBytes: options.maxParamsBytes))
+        guard let poller = Poller() else {
+            options.log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "epoll_create1"])
+            return .setupFailed("epoll_create1")
+        }
+        // Workers take turns at the listener (one-shot): it must never block the one that wakes.
+        guard options.socket.makeNonBlocking(), poller.arm(options.socket.fd, token: Poller.listenerToken, added: false) else {
+            options.log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "listener"])
+            return .setupFailed("listener")
+        }
         let state = ServerState()
+        let connections = ConnectionTable()
         for index in 0..<options.threads {
             let started = WorkerThread.start {
-                worker(index: index, options: options, state: state, makeResponder: makeResponder)
+                worker(index: index, options: options, state: state, poller: poller, connections: connections, makeResponder: makeResponder)
             }
             if !started {
                 options.log.error("thread_start_failed", ["index": String(index)])
@@ -101,23 +111,36 @@ public enum FastCGIServer {
                 "fd_limit": Descriptors.limit.map(String.init) ?? "unknown",
             ])
 
+        // This thread takes the signals and sweeps the connections between them: often while a
+        // partial request head waits for a recheck, four times a second otherwise.
+        let policy = ConnectionPolicy(idleTimeoutMs: Double(options.idleTimeoutSeconds) * 1000)
+        var nextIdleSweep = 0.0
         while true {
-            var received: Int32 = 0
-            guard sigwait(&stopSignals, &received) == 0 else { continue }
+            let waitMs = connections.hasPartials ? 5 : 250
+            var timeout = timespec(tv_sec: 0, tv_nsec: waitMs * 1_000_000)
+            let received = sigtimedwait(&stopSignals, nil, &timeout)
+            let now = MonotonicClock.nowMs()
+            connections.sweepPartials(policy: policy, poller: poller, nowMs: now)
+            if now >= nextIdleSweep {
+                connections.expireIdle(policy: policy, nowMs: now)
+                nextIdleSweep = now + 250
+            }
+            if received < 0 { continue }  // EAGAIN (the timeout) or EINTR
             if received == SIGHUP {
                 if let onReload { onReload() } else { options.log.info("signal_ignored", ["signal": "HUP"]) }
                 continue
             }
             let signal = received == SIGTERM ? "TERM" : "INT"
-            return .signal(signal, unfinished: stop(options, state: state, signal: signal))
+            return .signal(signal, unfinished: stop(options, state: state, poller: poller, signal: signal))
         }
     }
 
     /// Stops accepting and waits for in-flight requests; returns how many did not finish.
-    private static func stop(_ options: Options, state: ServerState, signal: String) -> Int {
+    private static func stop(_ options: Options, state: ServerState, poller: Poller, signal: String) -> Int {
         options.log.info("stopping", ["signal": signal, "in_flight": String(state.inFlight.load(ordering: .relaxed))])
         state.stopping.store(true, ordering: .sequentiallyConsistent)
         FCGX_ShutdownPending()
+        poller.remove(options.socket.fd)
         options.socket.shutdownAccepting()
         let deadline = MonotonicClock.nowMs() + Double(options.shutdownGraceSeconds) * 1000
         // Wait until no request has been in flight for a while: a worker parked on a kept
@@ -142,7 +165,10 @@ public enum FastCGIServer {
         return unfinished
     }
 
-    private static func worker(index: Int, options: Options, state: ServerState, makeResponder: ResponderFactory) {
+    private static func worker(
+        index: Int, options: Options, state: ServerState, poller: Poller, connections: ConnectionTable,
+        makeResponder: ResponderFactory
+    ) {
         let responder: (Request) -> Response
         do {
             responder = try makeResponder()
@@ -150,64 +176,16 @@ public enum FastCGIServer {
             options.log.error("worker_setup_failed", ["index": String(index), "error": String(describing: error)])
             return state.workerReady(failure: "worker setup: \(error)")
         }
-        let gate = ConnectionGate(
-            idleTimeoutSeconds: options.idleTimeoutSeconds, maxParamsBytes: options.maxParamsBytes, peers: options.peers,
-            refusals: { state.reportRefusal($0, log: options.log) })
-        // libfcgi never accepts here: the gate does (listen socket -1), and libfcgi reads a
-        // connection only once a whole request head is waiting on it (docs/PITFALLS.md #24).
-        var request = FCGX_Request()
-        guard FCGX_InitRequest(&request, -1, 0) == 0 else {
+        guard
+            var loop = EventLoop(
+                index: index, options: options, state: state, poller: poller, connections: connections,
+                responder: responder)
+        else {
             options.log.error("worker_setup_failed", ["index": String(index), "error": "FCGX_InitRequest failed"])
             return state.workerReady(failure: "FCGX_InitRequest")
         }
         state.workerReady(failure: nil)
-        var connection: Int32 = -1
-        var accepted = index  // staggers the workers' listen-queue samples
-        while true {
-            if connection < 0 {
-                guard let fd = gate.accept(on: options.socket.fd) else {
-                    if state.stopping.load(ordering: .sequentiallyConsistent) { return }
-                    options.log.debug("accept_failed", ["error": String(cString: strerror(errno))])
-                    MonotonicClock.sleep(ms: 10)  // EMFILE and the like: do not spin
-                    continue
-                }
-                connection = fd
-            }
-            guard gate.awaitRequest(on: connection) == .ready else {
-                connection = -1
-                continue
-            }
-            // keepConnection first: FCGX_Accept_r begins by finishing the last request, which
-            // would otherwise close the descriptor just handed over.
-            request.keepConnection = 1
-            request.ipcFd = connection
-            connection = -1
-            // On a protocol error libfcgi closes the connection itself and then fails to accept
-            // on socket -1, so a failure here needs nothing more than going round again.
-            guard FCGX_Accept_r(&request) == 0 else { continue }
-            state.inFlight.add(1, ordering: .sequentiallyConsistent)
-            accepted &+= 1
-            // Connections waiting to be accepted mean too few workers; a sample every 16th
-            // request keeps the extra syscall off most requests.
-            if accepted % 16 == 0, let observe = options.observeListenQueue,
-                let queued = options.socket.queuedConnections()
-            {
-                observe(queued)
-            }
-            if !FastCGIConnection.serve(&request, with: responder) {
-                options.log.info("client_gone", ["detail": "the web server closed the connection before the answer was sent"])
-            }
-            if state.stopping.load(ordering: .sequentiallyConsistent) {
-                request.keepConnection = 0  // close a kept connection so nginx sends nothing more here
-            }
-            FCGX_Finish_r(&request)
-            // libfcgi left the connection open iff the web server asked to keep it.
-            if request.ipcFd >= 0 {
-                connection = request.ipcFd
-                request.ipcFd = -1
-            }
-            state.inFlight.subtract(1, ordering: .sequentiallyConsistent)
-        }
+        loop.run()
     }
 }
 

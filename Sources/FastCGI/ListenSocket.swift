@@ -1,3 +1,4 @@
+import CFastCGI
 import Glibc
 
 /// A listening socket that we bound ourselves: `FCGX_OpenSocket` is IPv4-only and calls
@@ -69,6 +70,12 @@ public struct ListenSocket: Sendable {
         // Linux doubles the value set, and keeps about half of the buffer for payload.
         var wanted = Int32(clamping: 2 * bytes)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Makes accept return EAGAIN rather than block when another worker took the connection.
+    public func makeNonBlocking() -> Bool {
+        let flags = fcntl(fd, F_GETFL)
+        return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0
     }
 
     /// Removes the unix socket file, if we created one.
