@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "FastCGI", dependencies: ["ResponderCore", "CFastCGI"]),
         .executableTarget(name: "app-inbox-fcgi", dependencies: ["AppInbox", "FastCGI", "CProcess"]),
         .executableTarget(name: "esputnik-sandbox", dependencies: ["ResponderCore", "FastCGI", "CCrypto"]),
-        .testTarget(name: "AppInboxTests", dependencies: ["AppInbox", "ResponderCore"]),
+        .testTarget(name: "AppInboxTests", dependencies: ["AppInbox", "ResponderCore", "FastCGI"]),
     ],
     swiftLanguageModes: [.v6]
 )
