@@ -391,7 +391,7 @@ class App:
     second server that takes the identity from HTTP Basic auth as REMOTE_USER."""
 
     def __init__(self, workdir, sandbox, env=None, threads=16, listen="tcp", launcher=None, keep_conn=True,
-                 args=()):
+                 args=(), keepalive=8):
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.dir / "app.log"
@@ -425,7 +425,7 @@ class App:
                                 text=True).stdout.strip()
         htpasswd.write_text(f"alice@example.com:{hashed}\n")
         keep = "fastcgi_keep_conn on;" if keep_conn else ""
-        keepalive = "keepalive 8;" if keep_conn else ""
+        keepalive = f"keepalive {keepalive};" if keep_conn else ""
         upstreams = f"upstream app {{ server {upstream}; {keepalive} }}"
         servers = f"""
     server {{
