@@ -67,7 +67,7 @@ public enum FastCGIServer {
         _ options: Options, onReload: (() -> Void)? = nil, makeResponder: @escaping ResponderFactory
     ) -> StopReason {
         // Block the stop signals in every thread (the workers inherit this mask) so that only
-        // the sigwait below sees them and no worker's accept or curl call is interrupted.
+        // the sigtimedwait below sees them and no worker's accept or curl call is interrupted.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
         for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&stopSignals, signal) }

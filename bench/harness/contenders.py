@@ -39,12 +39,16 @@ class ContenderSpec:
     threads: int = None       # instead of --threads
     extra: bool = False       # an experiment, run only when named in --only
     args: tuple = ()          # more arguments for the responder
+    pool: int = None          # nginx's upstream keepalive pool; None: half the worker count
+    idle: int = 0             # then hold this many idle kept connections (bench/harness/idle.py)
 
     @property
     def mode(self):
         return "-" if self.keep_conn is None else ("on" if self.keep_conn else "off")
 
 
+POOL = 1024
+IDLE_CONNECTIONS = 10_000
 _APP_LAT = f"app-inbox-fcgi, sandbox +{LATENCY_MS} ms"
 _PHP_LAT = f"php-fpm + php-curl, sandbox +{LATENCY_MS} ms"
 CONTENDERS = {spec.key: spec for spec in [
@@ -56,6 +60,11 @@ CONTENDERS = {spec.key: spec for spec in [
                   args=("--flush",)),
     ContenderSpec("app-hit-keep", "app-inbox-fcgi, cache hit", "app", True, "fixed", cache=True),
     ContenderSpec("app-hit-nokeep", "app-inbox-fcgi, cache hit", "app", False, "fixed", cache=True),
+    # nginx's keepalive pool at least the concurrency, as the README recommends now that a kept
+    # connection costs the responder a descriptor, not a thread: connections are really kept.
+    ContenderSpec("c-keep-pool", f"C libfcgi responder, pool {POOL}", "c", True, pool=POOL),
+    ContenderSpec("app-hit-keep-pool", f"app-inbox-fcgi, cache hit, pool {POOL}", "app", True, "fixed", cache=True,
+                  pool=POOL, idle=IDLE_CONNECTIONS),
     ContenderSpec("app-exch-keep", "app-inbox-fcgi, exchange", "app", True, "fixed"),
     ContenderSpec("app-exch-nokeep", "app-inbox-fcgi, exchange", "app", False, "fixed"),
     ContenderSpec("php-keep", "php-fpm + php-curl, exchange", "php", True, "fixed"),
@@ -100,7 +109,8 @@ class Contender:
 
     def front_server(self):
         name = "fcgi_" + self.key.replace("-", "_")
-        pool = f"keepalive {max(1, self.threads // 2)}; keepalive_requests 1000000;" if self.spec.keep_conn else ""
+        size = self.spec.pool or max(1, self.threads // 2)
+        pool = f"keepalive {size}; keepalive_requests 1000000;" if self.spec.keep_conn else ""
         keep = "fastcgi_keep_conn on;" if self.spec.keep_conn else ""
         return f"""
     upstream {name} {{ server 127.0.0.1:{self.fcgi_port}; {pool} }}

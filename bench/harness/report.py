@@ -36,8 +36,10 @@ class Row:
     app_status: dict = None
     instance_new_tls: int = None
     instance_resumed_tls: int = None
+    # After the last level of a contender with `idle`: bench/harness/idle.py's readings.
+    idle: dict = None
 
-    OPTIONAL = ("app_status", "instance_new_tls", "instance_resumed_tls")
+    OPTIONAL = ("app_status", "instance_new_tls", "instance_resumed_tls", "idle")
 
     def as_json(self):
         return {k: v for k, v in asdict(self).items() if not (k in self.OPTIONAL and v is None)}
@@ -122,6 +124,26 @@ def targets(rows, startup):
                     verdict(lat.rps >= 0.9 * ideal)))
         out.append((f"latency-bound p99 ≤ latency + 5 ms (≤ {LATENCY_MS + 5} ms), {lat.threads} workers",
                     f"{lat.p99_ms:.1f} ms", verdict(lat.p99_ms <= LATENCY_MS + 5)))
+    for connections in (16, 64, 256):
+        hit, c = find(rows, "app-hit-keep-pool", connections), find(rows, "c-keep-pool", connections)
+        if hit and c:
+            r = hit.rps / c.rps
+            out.append((f"cache hit, keep-conn, pool at the concurrency: ≥ 1.2 × C ceiling ({connections} conns)",
+                        f"{hit.rps:,.0f} / {c.rps:,.0f} = {r:.2f}×", verdict(r >= 1.2)))
+            out.append((f"… and p99 ≤ 3 × its p50 ({connections} conns; C: {c.p50_ms:.2f} / {c.p99_ms:.2f} ms)",
+                        f"{hit.p50_ms:.2f} / {hit.p99_ms:.2f} ms", verdict(hit.p99_ms <= 3 * hit.p50_ms)))
+        small, c = find(rows, "app-hit-keep", connections), find(rows, "c-keep", connections)
+        if small and c:
+            r = small.rps / c.rps
+            out.append((f"cache hit, keep-conn, small pool (connections churn): ≥ 0.95 × C ceiling ({connections} conns)",
+                        f"{small.rps:,.0f} / {c.rps:,.0f} = {r:.2f}×", verdict(r >= 0.95)))
+    idle = next((r.idle for r in rows if isinstance(r, Row) and r.idle), None)
+    if idle:
+        out.append((f"{idle['connections']:,} idle kept connections: RSS ≤ 64 MB, a new request in < 10 ms",
+                    f"RSS {idle['rss_before_mb']:.1f} → {idle['rss_mb']:.1f} MB; new request median "
+                    f"{idle['new_request_median_ms']:.2f} ms, worst {idle['new_request_max_ms']:.2f} ms; "
+                    f"{idle['failures']} failures",
+                    verdict(idle["rss_mb"] <= 64 and idle["new_request_max_ms"] < 10 and not idle["failures"])))
     rss = find(rows, "app-rss64", 256)
     if rss:
         out.append(("RSS ≤ 40 MB with 64 worker threads after the 256-connection run",
@@ -156,7 +178,8 @@ def markdown(rows, startup, meta):
             lines.append(f"| {row.label} | {row.mode} | – | FAILED: {row.failed} |" + " |" * 11)
             continue
         keep = "keep" if row.mode == "on" else "nokeep"
-        c = find(rows, f"c-{keep}" if row.mode != "-" else "c-keep", row.connections)
+        ceiling = "c-keep-pool" if row.key.endswith("-pool") else f"c-{keep}" if row.mode != "-" else "c-keep"
+        c = find(rows, ceiling, row.connections)
         php = None
         if row.key.startswith("app-exch"):
             php = find(rows, f"php-{keep}", row.connections)
@@ -192,6 +215,6 @@ def markdown(rows, startup, meta):
         lines += [f"| {s['label']} | {s['median_ms']:.1f} | {s['min_ms']:.1f} | {s['max_ms']:.1f} |" for s in startup]
     checks = targets(rows, startup)
     if checks:
-        lines += ["", "Targets (issue 5):", "", "| target | measured | status |", "|---|---|---|"]
+        lines += ["", "Targets (issues 5 and 11):", "", "| target | measured | status |", "|---|---|---|"]
         lines += [f"| {t} | {m} | {v} |" for t, m, v in checks]
     return "\n".join(lines) + "\n"
