@@ -7,33 +7,47 @@ import ResponderCore
 /// requests it is a descriptor armed in epoll, and whichever worker is free takes its next
 /// request (no hand-off between threads: docs/PITFALLS.md #24).
 struct EventLoop {
-    let index: Int
     let options: FastCGIServer.Options
     let state: ServerState
     let poller: Poller
     let connections: ConnectionTable
     let policy: ConnectionPolicy
+    let keeper: ConnectionKeeper
     let gate: ConnectionGate
-    let responder: (Request) -> Response
+    let responder: (Request) -> Reply
 
-    /// libfcgi never accepts here: the gate does (listen socket -1), and libfcgi reads a
-    /// connection only once a whole request head waits on it (docs/PITFALLS.md #24).
-    private var request = FCGX_Request()
+    /// The libfcgi request this worker reads into next. A request answered later keeps its
+    /// `FCGX_Request` until then, and the worker takes a fresh one.
+    private var request: UnsafeMutablePointer<FCGX_Request>
     private var served: Int
 
     /// Sets up libfcgi's request; nil when it cannot.
     init?(
         index: Int, options: FastCGIServer.Options, state: ServerState, poller: Poller, connections: ConnectionTable,
-        responder: @escaping (Request) -> Response
+        responder: @escaping (Request) -> Reply
     ) {
-        (self.index, self.options, self.state, self.poller, self.connections) = (index, options, state, poller, connections)
+        (self.options, self.state, self.poller, self.connections) = (options, state, poller, connections)
         self.responder = responder
         policy = ConnectionPolicy(idleTimeoutMs: Double(options.idleTimeoutSeconds) * 1000)
+        keeper = ConnectionKeeper(poller: poller, connections: connections, policy: policy, state: state, log: options.log)
         gate = ConnectionGate(
             idleTimeoutSeconds: options.idleTimeoutSeconds, maxParamsBytes: options.maxParamsBytes, peers: options.peers,
             refusals: { state.reportRefusal($0, log: options.log) })
         served = index  // staggers the workers' listen-queue samples
-        guard FCGX_InitRequest(&request, -1, 0) == 0 else { return nil }
+        guard let request = Self.makeRequest() else { return nil }
+        self.request = request
+    }
+
+    /// A libfcgi request that never accepts by itself (listen socket -1): the gate accepts, and
+    /// libfcgi reads a connection only once a whole request head waits on it (docs/PITFALLS.md #24).
+    private static func makeRequest() -> UnsafeMutablePointer<FCGX_Request>? {
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        request.initialize(to: FCGX_Request())
+        guard FCGX_InitRequest(request, -1, 0) == 0 else {
+            request.deallocate()
+            return nil
+        }
+        return request
     }
 
     /// Serves readiness reports for as long as the process lives.
@@ -76,80 +90,78 @@ struct EventLoop {
 
     /// Takes a connection this worker owns to its next step: served, parked, or closed.
     private mutating func attend(_ connection: Connection) {
-        var step = policy.afterPeek(
+        let step = policy.afterPeek(
             gate.peek(connection.fd), nowMs: MonotonicClock.nowMs(), deadlineMs: connection.deadlineMs,
             rechecks: connection.rechecks)
-        while true {
-            switch step {
-            case .serve:
-                connection.rechecks = 0
-                guard let kept = serve(connection) else { return }
-                step = policy.afterAnswer(
-                    kept: kept, stopping: state.stopping.load(ordering: .sequentiallyConsistent),
-                    nowMs: MonotonicClock.nowMs())
-                if case .close = step, kept {
-                    connections.close(connection)
-                    return
-                }
-                if !kept {
-                    connections.remove(connection)  // libfcgi closed it
-                    return
-                }
-            case .wait(let deadlineMs):
-                connection.park(.waiting, deadlineMs: deadlineMs)
-                return arm(connection)
-            case .recheck(let atMs, let deadlineMs):
-                connection.rechecks += 1
-                connection.park(.partial, deadlineMs: deadlineMs, recheckAtMs: atMs)
-                return connections.addPartial(connection)
-            case .close(let discard, let refusal, let unknownRole):
-                if let refusal { state.reportRefusal(refusal, log: options.log) }
-                if let unknownRole { ConnectionGate.answerUnknownRole(connection.fd, requestId: unknownRole) }
-                return connections.close(connection, discard: discard)
-            }
+        switch step {
+        case .serve:
+            connection.rechecks = 0
+            serve(connection)
+        case .wait(let deadlineMs):
+            connection.park(.waiting, deadlineMs: deadlineMs)
+            keeper.arm(connection)
+        case .recheck(let atMs, let deadlineMs):
+            connection.rechecks += 1
+            connection.park(.partial, deadlineMs: deadlineMs, recheckAtMs: atMs)
+            connections.addPartial(connection)
+        case .close(let discard, let refusal, let unknownRole):
+            if let refusal { state.reportRefusal(refusal, log: options.log) }
+            if let unknownRole { ConnectionGate.answerUnknownRole(connection.fd, requestId: unknownRole) }
+            connections.close(connection, discard: discard)
         }
     }
 
-    /// Arms a waiting connection for its next request. If epoll refuses, nothing would ever
-    /// report it, so it is closed here.
-    private func arm(_ connection: Connection) {
-        let wasRegistered = connection.registered
-        connection.registered = true
-        if poller.arm(connection.fd, token: connection.token, added: wasRegistered) { return }
-        options.log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "connection"])
-        // Never armed, so no worker receives it; the sweeper may be expiring it, though.
-        while !connection.take(from: .waiting, to: .busy), connection.phase != .closing { sched_yield() }
-        connections.close(connection)
-    }
-
-    /// Lets libfcgi read and answer the request waiting on the connection. Returns whether
-    /// libfcgi kept the connection open, or nil when it closed it on a protocol error.
-    private mutating func serve(_ connection: Connection) -> Bool? {
+    /// Lets libfcgi read the request waiting on the connection and answers it, now or later.
+    private mutating func serve(_ connection: Connection) {
         // keepConnection first: FCGX_Accept_r begins by finishing the last request, which
         // would otherwise close the descriptor just handed over.
-        request.keepConnection = 1
-        request.ipcFd = connection.fd
+        request.pointee.keepConnection = 1
+        request.pointee.ipcFd = connection.fd
         // On a protocol error libfcgi closes the connection itself and then fails to accept
         // on socket -1.
-        guard FCGX_Accept_r(&request) == 0 else {
-            connections.remove(connection)
-            return nil
-        }
+        guard FCGX_Accept_r(request) == 0 else { return connections.remove(connection) }
         state.inFlight.add(1, ordering: .sequentiallyConsistent)
-        defer { state.inFlight.subtract(1, ordering: .sequentiallyConsistent) }
         served &+= 1
         // Connections waiting to be accepted mean too few workers; a sample every 16th
         // request keeps the extra syscall off most requests.
         if served % 16 == 0, let observe = options.observeListenQueue, let queued = options.socket.queuedConnections() {
             observe(queued)
         }
-        if !FastCGIConnection.serve(&request, with: responder) {
-            options.log.info("client_gone", ["detail": "the web server closed the connection before the answer was sent"])
+        let plain = FastCGIConnection.read(request)
+        let (method, log, keeper, state) = (plain.method, options.log, keeper, state)
+        switch responder(plain) {
+        case .now(let response):
+            Self.finish(request, with: response, method: method, connection: connection, free: false, log, keeper, state)
+        case .later(let deferral):
+            // The answer comes on another thread; this worker goes on with a fresh request.
+            guard let fresh = Self.makeRequest() else {
+                // FCGX_InitRequest only fills in fields, so this does not happen; if it did,
+                // waiting for the answer here would still answer it.
+                return Self.finish(request, with: deferral.wait(), method: method, connection: connection, free: false, log, keeper, state)
+            }
+            let parked = ParkedRequest(request)
+            request = fresh
+            deferral.attach { response in
+                Self.finish(parked.request, with: response, method: method, connection: connection, free: true, log, keeper, state)
+            }
         }
-        FCGX_Finish_r(&request)
-        // libfcgi left the connection open iff the web server asked to keep it (PITFALLS #24c).
-        guard request.ipcFd >= 0 else { return false }
-        request.ipcFd = -1
-        return true
     }
+
+    /// Writes the answer, finishes the libfcgi request (freeing a parked one) and hands the
+    /// connection on; runs on the worker or on the thread that completed a parked answer.
+    private static func finish(
+        _ request: UnsafeMutablePointer<FCGX_Request>, with response: Response, method: String, connection: Connection,
+        free: Bool, _ log: Log, _ keeper: ConnectionKeeper, _ state: ServerState
+    ) {
+        let after = FastCGIConnection.answer(request, with: response, method: method, log: log)
+        if free { request.deallocate() }
+        state.inFlight.subtract(1, ordering: .sequentiallyConsistent)
+        keeper.answered(connection, after)
+    }
+}
+
+/// A libfcgi request waiting for its answer on another thread: only that thread touches it.
+private struct ParkedRequest: @unchecked Sendable {
+    let request: UnsafeMutablePointer<FCGX_Request>
+    init(_ request: UnsafeMutablePointer<FCGX_Request>) { self.request = request }
 }

@@ -21,21 +21,48 @@ enum FastCGIConnection {
         return collector.body
     }
 
-    /// Runs `responder` on the request and writes its answer; returns false when the web server
-    /// had gone away (the client aborted) before the answer was written.
-    static func serve(_ request: inout FCGX_Request, with responder: (Request) -> Response) -> Bool {
-        let body = readBody(&request)
-        let envp = request.envp
-        // The param strings live until FCGX_Finish_r; the lookup copies each value it returns.
+    /// The accepted request as a plain `Request`, its body read. The param strings live until
+    /// `FCGX_Finish_r`; the lookup copies each value it returns.
+    static func read(_ request: UnsafeMutablePointer<FCGX_Request>) -> Request {
+        let body = readBody(&request.pointee)
+        let envp = request.pointee.envp
         let lookup: (String) -> [UInt8]? = { name in
             guard let value = FCGX_GetParam(name, envp) else { return nil }
             return Array(UnsafeRawBufferPointer(start: value, count: strlen(value)))
         }
         let text: (String) -> String? = { name in FCGX_GetParam(name, envp).map { String(cString: $0) } }
-        let plain = Request(param: lookup, text: text, occurrences: { count(of: $0, in: envp) }, body: body)
-        let response = responder(plain)
+        return Request(param: lookup, text: text, occurrences: { count(of: $0, in: envp) }, body: body)
+    }
+
+    /// What became of the connection after an answer.
+    enum AfterAnswer {
+        /// The web server keeps it for its next request.
+        case kept
+        /// The web server did not ask to keep it: the caller closes it.
+        case done
+        /// A stream failed and libfcgi closed it already.
+        case gone
+    }
+
+    /// Writes the answer and finishes the request. Logs a client that went away.
+    static func answer(
+        _ request: UnsafeMutablePointer<FCGX_Request>, with response: Response, method: String, log: Log
+    ) -> AfterAnswer {
         // One write: the head and body go out in as few FastCGI records as the buffer allows.
-        return write(ResponseEncoding.wire(response, method: plain.method), to: request.out) && FCGX_FFlush(request.out) == 0
+        let written = write(ResponseEncoding.wire(response, method: method), to: request.pointee.out)
+        if !written || FCGX_FFlush(request.pointee.out) != 0 {
+            log.info("client_gone", ["detail": "the web server closed the connection before the answer was sent"])
+        }
+        // libfcgi closes a connection the web server did not keep with OS_Close, which waits up
+        // to 2 s for the peer's EOF (docs/PITFALLS.md #24): too long for the thread that answers,
+        // the curl event loop among them. So libfcgi keeps every connection, and the caller
+        // closes the ones the web server is done with.
+        let wanted = request.pointee.keepConnection != 0
+        request.pointee.keepConnection = 1
+        FCGX_Finish_r(request)
+        guard request.pointee.ipcFd >= 0 else { return .gone }
+        request.pointee.ipcFd = -1
+        return wanted ? .kept : .done
     }
 
     /// How many `name=value` entries of libfcgi's param array carry `name` (`FCGX_GetParam`

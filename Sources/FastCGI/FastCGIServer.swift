@@ -38,7 +38,9 @@ public enum FastCGIServer {
 
     /// Builds one worker's responder on that worker's thread (so per-thread resources such as a
     /// curl handle are created where they are used).
-    public typealias ResponderFactory = @Sendable () throws -> (Request) -> Response
+    /// A responder answers now, or later from another thread (`Reply`), and never blocks a
+    /// worker on something slow: other connections' requests wait for a free worker.
+    public typealias ResponderFactory = @Sendable () throws -> (Request) -> Reply
 
     /// Ignores SIGPIPE: a client that aborts makes nginx close the connection, and a write to it
     /// must fail with EPIPE rather than kill the process. Call first thing in `main`.
@@ -93,7 +95,7 @@ public enum FastCGIServer {
         let state = ServerState()
         let connections = ConnectionTable()
         for index in 0..<options.threads {
-            let started = WorkerThread.start {
+            let started = DetachedThread.start {
                 worker(index: index, options: options, state: state, poller: poller, connections: connections, makeResponder: makeResponder)
             }
             if !started {
@@ -169,7 +171,7 @@ public enum FastCGIServer {
         index: Int, options: Options, state: ServerState, poller: Poller, connections: ConnectionTable,
         makeResponder: ResponderFactory
     ) {
-        let responder: (Request) -> Response
+        let responder: (Request) -> Reply
         do {
             responder = try makeResponder()
         } catch {

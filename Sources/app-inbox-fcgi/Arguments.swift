@@ -40,7 +40,7 @@ struct Arguments {
                          APP_INBOX_DEFAULT_LANGUAGE).
 
           --listen ADDR      where to listen
-          --threads N        worker threads (default 32, or APP_INBOX_THREADS)
+          --threads N        worker threads (default: one per core, or APP_INBOX_THREADS)
           --env-file FILE    fills variables the environment lacks (systemd EnvironmentFile syntax)
           --no-supervise     serve in this process: no parent that restarts a crashed server
                              (the default under systemd, whose Restart= does that job)

@@ -156,10 +156,11 @@ enum Command {
             guard let reloaded = loadConfig(arguments, report: { log.error("reload_refused", ["problem": $0]) }) else { return }
             service.reload(reloaded)
         }
-        // Each worker thread builds its own worker: its curl handle and HMAC context are its own.
+        // Each worker thread builds its own worker (its HMAC context and counters); exchanges run on
+        // the one curl event loop, so a worker never waits for eSputnik.
         let stop = FastCGIServer.run(options, onReload: reload) {
             let worker = try service.makeWorker()
-            return worker.respond(to:)
+            return worker.reply(to:)
         }
         switch stop {
         case .signal: return 0
@@ -170,8 +171,15 @@ enum Command {
     /// The shared state with curl as the transport to eSputnik: the one place that wires curl in.
     static func makeService(config: Config, log: Log) throws(SetupError) -> AppInboxService {
         let share = try CurlShare.process()
+        let multi = try CurlMulti.process()
+        // One transport per upstream settings, shared by every worker: its idle handles serve
+        // whichever worker's request comes next. A reload's new settings make a new one.
+        let current = Locked<CurlMultiTransport?>(nil)
         return try AppInboxService(config: config, log: log) { settings throws(SetupError) in
-            try CurlUpstream(settings: settings, share: share)
+            if let transport = current.withLock({ $0 }), transport.settings == settings { return transport }
+            let transport = try CurlMultiTransport(settings: settings, share: share, multi: multi)
+            current.withLock { $0 = transport }
+            return transport
         }
     }
 

@@ -66,7 +66,7 @@ enum SandboxCommand {
         }
         let sandbox = Sandbox(apiKeys: apiKeys, contacts: contacts)
         let stop = FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
-            sandbox.respond(to:)
+            { request in .now(sandbox.respond(to: request)) }
         }
         if case .setupFailed = stop { return 1 }
         return 0

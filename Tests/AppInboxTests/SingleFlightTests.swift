@@ -13,6 +13,21 @@ private final class Shared<State: Sendable>: Sendable {
 
 @Suite("SingleFlight")
 struct SingleFlightTests {
+    @Test func followersReceiveTheLeadersValueWhenItFinishesWithoutBlocking() {
+        let flights = SingleFlight<String, Int>()
+        let received = Shared<[Int]>([])
+        #expect(flights.join("k") { _ in Issue.record("the leader is not a follower") })
+        #expect(!flights.join("k") { value in received.update { $0.append(value) } })
+        #expect(!flights.join("k") { value in received.update { $0.append(value) } })
+        #expect(flights.followers(of: "k") == 2)
+        #expect(received.value.isEmpty)  // nobody waits on a thread: the values come with finish
+        flights.finish("k", with: 7)
+        #expect(received.value == [7, 7])
+        // The flight is over: the next caller leads a new one.
+        #expect(flights.activeCount == 0)
+        #expect(flights.join("k") { _ in })
+    }
+
     @Test func concurrentCallsForOneKeyRunTheWorkOnce() {
         let flights = SingleFlight<String, Int>()
         let workRuns = Shared(0)

@@ -16,9 +16,11 @@ private func run(
     let upstream = ScriptedUpstream(script, clock: clock)
     let exchange = TokenExchange(
         transport: upstream.transport(UpstreamSettings(config: try! Fixture.config())), timeoutMs: timeoutMs, log: Log(level: .error),
-        clock: PipelineClock(now: clock.now, pause: clock.advance))
-    let outcome = exchange.exchange(identity)
-    return (outcome, clock.now(), upstream.calls)
+        clock: PipelineClock(now: clock.now))
+    // The script answers on the calling thread, so the outcome is there when exchange returns.
+    let outcome = Locked<ExchangeOutcome?>(nil)
+    exchange.exchange(identity) { result in outcome.withLock { $0 = result } }
+    return (outcome.withLock { $0! }, clock.now(), upstream.calls)
 }
 
 /// The retry policy as a table: attempts × times × verdict → step. No clock, no sleep.

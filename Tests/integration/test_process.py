@@ -40,7 +40,7 @@ def test_check_config_prints_effective_config_with_key_redacted(sandbox):
     result = run_cli(["check-config"], cli_env(sandbox))
     assert result.returncode == 0
     assert f"APP_INBOX_TOKEN_URL={sandbox.token_url}" in result.stdout
-    assert "APP_INBOX_THREADS=32" in result.stdout
+    assert f"APP_INBOX_THREADS={os.cpu_count()}" in result.stdout  # one worker per core by default
     assert API_KEY not in result.stdout + result.stderr
     assert "redacted" in result.stdout
 

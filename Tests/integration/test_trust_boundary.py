@@ -319,19 +319,25 @@ def test_fcgi_web_server_addrs_limits_tcp_peers(start_app, sandbox):
 
 def test_healthz_and_init_js_answer_while_esputnik_stalls(start_app, sandbox):
     import threading
-    app = start_app(threads=4, env={"APP_INBOX_TIMEOUT_MS": "4000", "APP_INBOX_LOADER": "omit"})
+    # Eight token requests wait on a hung eSputnik with two workers: they are parked in the curl
+    # event loop, not in the workers, so the cheap routes answer at once meanwhile.
+    app = start_app(threads=2, env={"APP_INBOX_TIMEOUT_MS": "4000", "APP_INBOX_LOADER": "omit"})
     sandbox.fault(kind="hang")
     results = []
     callers = [threading.Thread(target=lambda n=n: results.append(app.token(f"user{n}@example.com")[0]))
-               for n in range(3)]
+               for n in range(8)]
     for caller in callers:
         caller.start()
-    time.sleep(0.8)  # three calls in flight and none finished: eSputnik stalls
+    time.sleep(0.8)  # eight calls in flight and none finished: eSputnik stalls
     started = time.monotonic()
-    assert app.token("user3@example.com")[0] == 503  # the fourth worker is kept for the other routes
     assert app.get("/app-inbox/healthz")[0] == 200
     assert app.get("/app-inbox/init.js")[0] == 200
-    assert time.monotonic() - started < 0.5
+    took = time.monotonic() - started
+    status = json.loads(app.get("/app-inbox/status")[2])
+    assert took < 0.5, f"healthz and init.js took {took:.2f} s behind eight parked exchanges"
+    assert status["upstream"]["in_flight"] == 8, status["upstream"]
     sandbox.reset()
     for caller in callers:
         caller.join(timeout=10)
+    # Answered once eSputnik came back, or timed out; none refused: eight is far below the cap.
+    assert len(results) == 8 and set(results) <= {200, 504}, results

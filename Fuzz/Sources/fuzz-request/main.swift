@@ -53,9 +53,9 @@ struct Target {
         guard case .success(let config) = Config.load(environment: environment) else { fatalError("fuzz config") }
         self.config = config
         do {
-            let share = try CurlShare()
+            let (share, multi) = (try CurlShare.process(), try CurlMulti.process())
             let service = try AppInboxService(config: config, log: Log(level: config.logLevel, format: config.logFormat)) {
-                settings throws(SetupError) in try CurlUpstream(settings: settings, share: share)
+                settings throws(SetupError) in try CurlMultiTransport(settings: settings, share: share, multi: multi)
             }
             worker = try service.makeWorker()
         } catch {

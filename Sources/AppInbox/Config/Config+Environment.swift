@@ -134,7 +134,7 @@ extension Config {
             Setting("APP_INBOX_ALLOW_REMOTE_LISTEN", allowRemoteListen ? "1" : "0"),
             Setting("APP_INBOX_LOG_LEVEL", logLevel.rawValue),
             Setting("APP_INBOX_LOG_FORMAT", logFormat.rawValue),
-        ] + resilience.settings(threads: threads) + initScript.settings
+        ] + resilience.settings + initScript.settings
     }
 
     /// The effective settings as `NAME=value` lines, with the key redacted (for `check-config`).

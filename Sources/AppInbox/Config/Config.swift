@@ -1,3 +1,5 @@
+import Glibc
+
 /// The responder's settings, with the defaults README.md "Configuration" lists for every field.
 public struct Config: Sendable {
     /// The site's secret eSputnik API key; never logged, never answered.
@@ -16,8 +18,9 @@ public struct Config: Sendable {
     public var identityParams = IdentityParams()
     /// Permits identity params named `HTTP_*`, which any client can set as a request header.
     public var allowHeaderIdentity: Bool = false
-    /// Worker threads, each serving one FastCGI connection at a time.
-    public var threads: Int = 32
+    /// Worker threads: each answers one request at a time and waits on nothing slow (connections
+    /// wait in epoll, exchanges in the curl event loop), so one per core is enough.
+    public var threads: Int = Config.defaultThreads
     /// Permission bits of a `unix:` listen socket.
     public var socketMode: UInt32 = 0o660
     /// How long a FastCGI connection may go without delivering a complete request head (after
@@ -48,6 +51,12 @@ public struct Config: Sendable {
 
     /// How many worker threads `APP_INBOX_THREADS` and `--threads` may ask for.
     public static let threadRange = 1...1024
+
+    /// The online cores (`sysconf(_SC_NPROCESSORS_ONLN)`), at least one.
+    public static let defaultThreads: Int = {
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return min(max(1, Int(online)), threadRange.upperBound)
+    }()
 
     /// The version sent as `User-Agent` and printed by `--version` (the Makefile reads it from
     /// this line for the tarball's name).

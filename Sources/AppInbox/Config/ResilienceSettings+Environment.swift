@@ -26,11 +26,11 @@ extension ResilienceSettings {
         self = settings
     }
 
-    /// This type's rows of `Config.settings`; the cap's default depends on the thread count.
-    func settings(threads: Int) -> [Setting] {
+    /// This type's rows of `Config.settings`.
+    var settings: [Setting] {
         let cap =
             maxUpstream.map(String.init)
-            ?? "\(threads), \(ResilienceSettings.defaultMaxUpstream(threads: threads)) while eSputnik stalls"
+            ?? "\(Self.defaultMaxUpstream), \(Self.defaultMaxUpstreamWhileStalled) while eSputnik stalls"
         return [
             Setting(
                 "APP_INBOX_CACHE_TTL_S", String(cacheTTLSeconds),

@@ -10,7 +10,8 @@ public struct ResilienceSettings: Sendable, Equatable {
     public var cacheMax = 10_000
     /// Token requests per identity per minute; 0 turns the limit off.
     public var rateLimitPerMinute = 60
-    /// Most concurrent calls to eSputnik; nil means `defaultMaxUpstream(threads:)`.
+    /// Most concurrent calls to eSputnik; nil means `defaultMaxUpstream`, and
+    /// `defaultMaxUpstreamWhileStalled` while eSputnik stalls.
     public var maxUpstream: Int?
     /// Consecutive upstream failures that open the circuit breaker.
     public var breakerFailures = 5
@@ -25,10 +26,10 @@ public struct ResilienceSettings: Sendable, Equatable {
     /// Creates the default settings.
     public init() {}
 
-    /// The default cap while eSputnik stalls (`UpstreamAdmission`): a quarter of the workers (at
-    /// least one) stay out of its reach, so that `healthz`, `init.js` and `status` still answer
-    /// at once. One worker can reserve nothing and keeps its one call.
-    public static func defaultMaxUpstream(threads: Int) -> Int {
-        max(1, threads - max(1, threads / 4))
-    }
+    /// The default cap while eSputnik answers: calls wait in the curl event loop, not in
+    /// threads, so this bounds only the memory and connections a burst may take.
+    public static let defaultMaxUpstream = 1024
+    /// The default cap while eSputnik stalls (`UpstreamAdmission`): requests beyond it get a fast
+    /// 503 instead of waiting out the timeout, and a recovering eSputnik is not flooded.
+    public static let defaultMaxUpstreamWhileStalled = 64
 }

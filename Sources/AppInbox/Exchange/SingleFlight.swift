@@ -1,51 +1,37 @@
 /// Coalesces concurrent calls for the same key into one: the first caller (the leader) does the
-/// work, and everyone who asks for that key meanwhile blocks and receives the same value.
+/// work, and everyone who asks for that key meanwhile is queued and receives the same value when
+/// the leader finishes. Nobody blocks: a follower's continuation runs on the leader's thread.
 /// A call arriving after the leader finished starts a new flight; nothing is cached here.
 public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private final class Flight: @unchecked Sendable {
-        let lock = ConditionLock()
-        var value: Value?  // guarded by lock
-        var followers = 0  // guarded by the table's lock
-    }
-
-    private let flights = Locked<[Key: Flight]>([:])
+    private let flights = Locked<[Key: [@Sendable (Value) -> Void]]>([:])
 
     /// Creates an empty set of flights.
     public init() {}
 
-    /// Runs `work` for `key` unless a call for the same key is already running, in which case it
-    /// waits for that call's value. `shared` tells whether this caller received another's value.
-    public func run(_ key: Key, _ work: () -> Value) -> (value: Value, shared: Bool) {
-        let (flight, isLeader) = flights.withLock { table -> (Flight, Bool) in
-            if let existing = table[key] {
-                existing.followers += 1
-                return (existing, false)
+    /// Joins the flight for `key`. Returns true when the caller leads: it must do the work and
+    /// call `finish`. Otherwise `follower` runs with the leader's value.
+    public func join(_ key: Key, follower: @escaping @Sendable (Value) -> Void) -> Bool {
+        flights.withLock { table in
+            if table[key] != nil {
+                table[key]!.append(follower)
+                return false
             }
-            let flight = Flight()
-            table[key] = flight
-            return (flight, true)
+            table[key] = []
+            return true
         }
-        if isLeader {
-            let value = work()
-            // Leave the table before publishing, so a late caller starts fresh rather than
-            // receiving a value computed before it asked.
-            _ = flights.withLock { $0.removeValue(forKey: key) }
-            flight.lock.withLock {
-                flight.value = value
-                flight.lock.broadcast()
-            }
-            return (value, false)
-        }
-        let value = flight.lock.withLock { () -> Value in
-            flight.lock.wait { flight.value != nil }
-            return flight.value!
-        }
-        return (value, true)
+    }
+
+    /// Ends the flight for `key` with its value and hands the value to every follower.
+    public func finish(_ key: Key, with value: Value) {
+        // Leave the table before publishing, so a late caller starts fresh rather than
+        // receiving a value computed before it asked.
+        let followers = flights.withLock { $0.removeValue(forKey: key) } ?? []
+        for follower in followers { follower(value) }
     }
 
     /// How many keys have a call running (for status and tests).
     public var activeCount: Int { flights.withLock { $0.count } }
 
     /// How many callers wait for the running call for `key` (for tests).
-    func followers(of key: Key) -> Int { flights.withLock { $0[key]?.followers ?? 0 } }
+    func followers(of key: Key) -> Int { flights.withLock { $0[key]?.count ?? 0 } }
 }

@@ -33,9 +33,8 @@ extension AppInboxWorker {
             "max_body_bytes": Request.maxBodyBytes,
             "timeout_ms": config.timeoutMs,
             "connect_timeout_ms": config.connectTimeoutMs,
-            "max_upstream": resilience.maxUpstream ?? config.threads,
-            "max_upstream_while_stalled": resilience.maxUpstream
-                ?? ResilienceSettings.defaultMaxUpstream(threads: config.threads),
+            "max_upstream": service.guards.admission.cap,
+            "max_upstream_while_stalled": service.guards.admission.stalledCap,
             "rate_limit_per_min": resilience.rateLimitPerMinute,
             "cache_max": resilience.cacheMax,
         ]

@@ -1,16 +1,17 @@
 extension AppInboxWorker {
     /// The token route: the validated identity in, `{"token":"…"}` out.
-    func token(_ request: Request, _ trace: inout RequestTrace) -> Response {
+    /// Answers at once unless it must wait for eSputnik.
+    func token(_ request: Request, _ trace: RequestTrace) -> Reply {
         let config = service.config
         if let refusal = OriginCheck.refusal(for: request, allowedOrigins: config.resilience.allowedOrigins) {
-            return refusal.response
+            return .now(refusal.response)
         }
         let identity: ContactIdentity
         do {
             identity = try ContactIdentity.read(from: request, params: config.identityParams)
         } catch {
             if error.code == .identityParamRepeated { service.reportRepeatedParam(error) }
-            return error.response
+            return .now(error.response)
         }
         // Masking costs a few allocations; only the info-level request line uses it.
         if service.log.enabled(.info) { trace.identity = identity.masked }
@@ -19,14 +20,18 @@ extension AppInboxWorker {
         let key = identityKey(identity)
         if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
             counters.count(\.rateLimited)
-            return APIError.rateLimited(retryAfter: retryAfter).response
+            return .now(APIError.rateLimited(retryAfter: retryAfter).response)
         }
         // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
         let fresh = RequestTarget.query(of: request)["fresh"] == "1"
-        let answer = tokens.token(for: identity, key: key, fresh: fresh, nowMs: now)
-        trace.upstreamStatus = answer.outcome.upstreamStatus
-        trace.coalesced = answer.coalesced
-        return answer.outcome.response
+        let deferral = Deferral()
+        tokens.token(for: identity, key: key, fresh: fresh, nowMs: now) { answer in
+            trace.upstreamStatus = answer.outcome.upstreamStatus
+            trace.coalesced = answer.coalesced
+            deferral.complete(answer.outcome.response)
+        }
+        // A cache hit has answered already.
+        return deferral.reply
     }
 
     /// The identity's cache and rate-limit key, when either is on. Without a key the request

@@ -15,63 +15,97 @@ public final class AppInboxWorker {
         self.counters = counters
     }
 
-    /// One exchange with eSputnik, outside any route (the `token` subcommand).
+    /// One exchange with eSputnik, outside any route (the `token` subcommand); waits for it.
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
-        tokens.exchange.exchange(identity)
+        let outcome = Locked<ExchangeOutcome?>(nil)
+        let finished = ConditionLock()
+        tokens.exchange.exchange(identity) { result in
+            finished.withLock {
+                outcome.withLock { $0 = result }
+                finished.broadcast()
+            }
+        }
+        return finished.withLock {
+            finished.wait { outcome.withLock { $0 != nil } }
+            return outcome.withLock { $0! }
+        }
     }
 
-    /// Answers one request; never throws: every failure becomes an error answer.
+    /// Answers one request, waiting for the answer if it comes later (plain CGI, tests).
     public func respond(to request: Request) -> Response {
+        reply(to: request).wait()
+    }
+
+    /// Answers one request; never throws: every failure becomes an error answer. A token that
+    /// needs eSputnik comes later, and this thread is free meanwhile.
+    public func reply(to request: Request) -> Reply {
         let metrics = service.metrics
         metrics.busyWorkers.add(1, ordering: .relaxed)
         defer { metrics.busyWorkers.subtract(1, ordering: .relaxed) }
         let started = MonotonicClock.nowMs()
-        var trace = RequestTrace()
-        let response = route(request, &trace)
+        let trace = RequestTrace()
+        switch route(request, trace) {
+        case .now(let response):
+            Self.finish(request.method, response, trace, startedMs: started, counters: counters, log: service.log)
+            return .now(response)
+        case .later(let pending):
+            let answered = Deferral()
+            let (method, counters, log) = (request.method, counters, service.log)
+            pending.attach { response in
+                Self.finish(method, response, trace, startedMs: started, counters: counters, log: log)
+                answered.complete(response)
+            }
+            return answered.reply
+        }
+    }
+
+    /// Counts and logs an answered request.
+    private static func finish(
+        _ method: String, _ response: Response, _ trace: RequestTrace, startedMs: Double, counters: Metrics.Shard, log: Log
+    ) {
         counters.recordRequest(route: trace.route, status: response.status, coalesced: trace.coalesced)
-        let log = service.log
         if log.enabled(.info) {
             // Tenths of a millisecond by integer arithmetic: formatting a Double costs more.
-            let tenths = Int((MonotonicClock.nowMs() - started) * 10)
+            let tenths = Int((MonotonicClock.nowMs() - startedMs) * 10)
             log.info(
                 "request",
                 [
-                    "route": trace.route, "method": request.method, "status": String(response.status),
+                    "route": trace.route, "method": method, "status": String(response.status),
                     "upstream": trace.upstreamStatus.map(String.init) ?? "-",
                     "ms": "\(tenths / 10).\(tenths % 10)",
                     "coalesced": trace.coalesced ? "1" : "0",
                     "identity": trace.identity ?? "-",
                 ])
         }
-        return response
     }
 
-    private func route(_ request: Request, _ trace: inout RequestTrace) -> Response {
+    private func route(_ request: Request, _ trace: RequestTrace) -> Reply {
         let path = RequestTarget.path(of: request)
         guard let route = Route.match(path: path, basePath: service.config.basePath) else {
             trace.route = "-"
-            return APIError.notFound.response
+            return .now(APIError.notFound.response)
         }
         trace.route = route.rawValue
         let method = request.method
         guard route.allowedMethods.contains(method) else {
-            return APIError.methodNotAllowed(allow: route.allowedMethods.joined(separator: ", ")).response
+            return .now(APIError.methodNotAllowed(allow: route.allowedMethods.joined(separator: ", ")).response)
         }
         switch route {
         case .token:
-            return token(request, &trace)
+            return token(request, trace)
         case .initScript:
-            return initScript(request)
+            return .now(initScript(request))
         case .healthz:
-            return service.isUnhealthy ? .text(status: 503, "eSputnik circuit breaker open\n") : .text("ok\n")
+            return .now(service.isUnhealthy ? .text(status: 503, "eSputnik circuit breaker open\n") : .text("ok\n"))
         case .status:
-            return status(request)
+            return .now(status(request))
         }
     }
 }
 
-/// What the request log line reports beyond the request itself.
-struct RequestTrace {
+/// What the request log line reports beyond the request itself. A reference: a token answered
+/// later fills it in on the thread that completes it, before the line is written there.
+final class RequestTrace: @unchecked Sendable {
     var route = "-"
     var upstreamStatus: Int?
     var coalesced = false

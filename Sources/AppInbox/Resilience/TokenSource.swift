@@ -9,7 +9,7 @@ struct TokenSource {
     private var generation: Int
 
     /// A token, or why there is none, and whether another request's call produced it.
-    struct Answer {
+    struct Answer: Sendable {
         var outcome: ExchangeOutcome
         var coalesced = false
     }
@@ -20,39 +20,61 @@ struct TokenSource {
         (exchange, generation) = try guards.makeExchange()
     }
 
-    /// The token for `identity`. `key` files it in the cache (nil: skip the cache); `fresh`
-    /// replaces a cached token the eSputnik script found invalid.
-    mutating func token(for identity: ContactIdentity, key: IdentityKey?, fresh: Bool, nowMs: Double) -> Answer {
+    /// The token for `identity`, passed to `done` once: at once for a cache hit, else when
+    /// eSputnik (or the running call for the same identity) answers. `key` files it in the cache
+    /// (nil: skip the cache); `fresh` replaces a cached token the eSputnik script found invalid.
+    mutating func token(
+        for identity: ContactIdentity, key: IdentityKey?, fresh: Bool, nowMs: Double,
+        done: @escaping @Sendable (Answer) -> Void
+    ) {
         if let cache = guards.cache, let key {
             if !fresh, let token = cache.lookup(key, nowMs: nowMs) {
                 counters.count(\.cacheHits)
-                return Answer(outcome: ExchangeOutcome(result: .success(token)))
+                return done(Answer(outcome: ExchangeOutcome(result: .success(token))))
             }
             counters.count(\.cacheMisses)
         }
         refreshExchange()
-        let (outcome, coalesced) = guards.flights.run(identity) { call(identity, key: key) }
-        return Answer(outcome: outcome, coalesced: coalesced)
+        guard guards.flights.join(identity, follower: { done(Answer(outcome: $0, coalesced: true)) }) else { return }
+        let flights = guards.flights
+        call(identity, key: key) { outcome in
+            // The leader answers first, then everyone who joined its flight meanwhile.
+            done(Answer(outcome: outcome))
+            flights.finish(identity, with: outcome)
+        }
     }
 
     /// One upstream call as a single-flight leader makes it: through the cap and the breaker,
     /// timed and counted, its token cached when the cache is on.
-    private func call(_ identity: ContactIdentity, key: IdentityKey?) -> ExchangeOutcome {
+    private func call(_ identity: ContactIdentity, key: IdentityKey?, done: @escaping @Sendable (ExchangeOutcome) -> Void) {
         // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
+        let guards = guards
+        let counters = counters
         let started = guards.clock.now()
         guard guards.admission.admit(nowMs: started) else {
             counters.count(\.upstreamCapRejected)
-            return .heldBack(retryAfter: 1)
+            return done(.heldBack(retryAfter: 1))
         }
-        defer { guards.admission.finish(nowMs: guards.clock.now()) }
         if case .reject(let retryAfter) = guards.breaker.withLock({ $0.decide(nowMs: started) }) {
+            guards.admission.finish(nowMs: started)
             counters.count(\.breakerRejected)
-            return .heldBack(retryAfter: retryAfter)
+            return done(.heldBack(retryAfter: retryAfter))
         }
+        exchange.exchange(identity) { outcome in
+            let finished = guards.clock.now()
+            guards.admission.finish(nowMs: finished)
+            Self.record(outcome, of: identity, key: key, startedMs: started, finishedMs: finished, guards: guards, counters: counters)
+            done(outcome)
+        }
+    }
 
-        let outcome = exchange.exchange(identity)
-        let finished = guards.clock.now()
-        switch guards.breaker.withLock({ $0.record(failed: outcome.opensBreaker, nowMs: finished) }) {
+    /// What an upstream call's outcome changes: the breaker, the counters, the refused-key
+    /// report, the cache.
+    private static func record(
+        _ outcome: ExchangeOutcome, of identity: ContactIdentity, key: IdentityKey?, startedMs: Double, finishedMs: Double,
+        guards: UpstreamGuards, counters: Metrics.Shard
+    ) {
+        switch guards.breaker.withLock({ $0.record(failed: outcome.opensBreaker, nowMs: finishedMs) }) {
         case .opened:
             guards.log.error(
                 "breaker_opened",
@@ -62,19 +84,18 @@ struct TokenSource {
         case nil:
             break
         }
-        counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finished - started)
+        counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finishedMs - startedMs)
         switch outcome.result {
         case .failure(.refusedKey):
-            guards.reportAuthFailure(status: outcome.upstreamStatus, nowMs: finished)
+            guards.reportAuthFailure(status: outcome.upstreamStatus, nowMs: finishedMs)
         case .success(let token):
             if let cache = guards.cache, let key {
                 let ttl = token.isEmpty ? guards.settings.negativeTTLSeconds : guards.settings.cacheTTLSeconds
-                cache.store(key, token: token, ttlSeconds: ttl, nowMs: finished)
+                cache.store(key, token: token, ttlSeconds: ttl, nowMs: finishedMs)
             }
         case .failure:
             break
         }
-        return outcome
     }
 
     /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests

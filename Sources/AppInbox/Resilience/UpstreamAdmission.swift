@@ -2,13 +2,13 @@ import Synchronization
 
 /// Decides whether one more call to eSputnik may start.
 ///
-/// Each call holds a worker thread until eSputnik answers. While eSputnik answers, calls beyond
-/// the reserve are worth their wait: they queue briefly and succeed. While it stalls, every call
-/// admitted holds a worker for the whole timeout, and once all workers hang there, `healthz`,
-/// `init.js` and `status` wait too. So the default cap tightens only during a stall: when calls
-/// are in flight and none has finished for `stallAfterMs`, a quarter of the workers is kept for
-/// the other routes and the calls beyond get a fast 503. An operator's APP_INBOX_MAX_UPSTREAM is
-/// a fixed cap instead.
+/// A call holds no thread (it waits in the curl event loop), but it holds its request, the web
+/// server's connection and a little memory until eSputnik answers. While eSputnik answers, a
+/// burst is worth its wait: calls queue briefly and succeed, up to a generous cap. While it
+/// stalls, every call admitted waits for the whole timeout and would reach eSputnik all at once
+/// when it recovers, so the default cap tightens: when calls are in flight and none has finished
+/// for `stallAfterMs`, calls beyond a smaller cap get a fast 503. An operator's
+/// APP_INBOX_MAX_UPSTREAM is a fixed cap instead.
 public final class UpstreamAdmission: Sendable {
     /// The most calls at once while eSputnik keeps answering.
     public let cap: Int
@@ -21,11 +21,18 @@ public final class UpstreamAdmission: Sendable {
     /// When a call last finished, or the first of a burst started after none was in flight.
     private let progressMs = Atomic<Int>(0)
 
-    /// A fixed cap of `maxUpstream` when the operator set one; else all `threads` while eSputnik
-    /// answers and `ResilienceSettings.defaultMaxUpstream(threads:)` while it stalls.
-    public init(threads: Int, maxUpstream: Int?, stallAfterMs: Double = 500) {
-        cap = maxUpstream ?? threads
-        stalledCap = maxUpstream ?? ResilienceSettings.defaultMaxUpstream(threads: threads)
+    /// A fixed cap of `maxUpstream` when the operator set one; else
+    /// `ResilienceSettings.defaultMaxUpstream`, and `defaultMaxUpstreamWhileStalled` in a stall.
+    public convenience init(maxUpstream: Int?, stallAfterMs: Double = 500) {
+        self.init(
+            cap: maxUpstream ?? ResilienceSettings.defaultMaxUpstream,
+            stalledCap: maxUpstream ?? ResilienceSettings.defaultMaxUpstreamWhileStalled, stallAfterMs: stallAfterMs)
+    }
+
+    /// Caps of the caller's choosing (tests).
+    init(cap: Int, stalledCap: Int, stallAfterMs: Double = 500) {
+        self.cap = cap
+        self.stalledCap = stalledCap
         self.stallAfterMs = stallAfterMs
         inFlight = Atomic(0)
     }

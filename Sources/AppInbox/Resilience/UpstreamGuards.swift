@@ -39,7 +39,7 @@ public final class UpstreamGuards: Sendable {
         cache = resilience.cacheTTLSeconds > 0 ? TokenCache(capacity: resilience.cacheMax) : nil
         breaker = Locked(
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
-        admission = UpstreamAdmission(threads: config.threads, maxUpstream: resilience.maxUpstream)
+        admission = UpstreamAdmission(maxUpstream: resilience.maxUpstream)
         upstream = Locked(Generation(settings: UpstreamSettings(config: config), timeoutMs: config.timeoutMs))
     }
 

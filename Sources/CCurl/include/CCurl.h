@@ -45,6 +45,20 @@ static inline CURLcode ccurl_getinfo_off_t(CURL *handle, CURLINFO info, curl_off
 }
 
 
+/// The next finished transfer of `multi`: its easy handle and result; 0 when none is left.
+static inline int ccurl_multi_next_done(CURLM *multi, CURL **handle, CURLcode *result) {
+    int left = 0;
+    CURLMsg *message;
+    while ((message = curl_multi_info_read(multi, &left)) != NULL) {
+        if (message->msg == CURLMSG_DONE) {
+            *handle = message->easy_handle;
+            *result = message->data.result;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /// A share handle for DNS and TLS sessions, with one mutex per shared data type.
 /// Connections are deliberately not shared: sharing them across concurrently
 /// running threads is unsupported by libcurl.

@@ -4,7 +4,9 @@ import Testing
 
 /// A stand-in for eSputnik: answers with scripted attempts in order (repeating the last one),
 /// records every call, and can be slow, hang (honouring the timeout, as curl does) or hold a
-/// call until the test releases it (at most 10 s). On a `VirtualClock` slow answers take no real time.
+/// call until the test releases it (at most 10 s). On a `VirtualClock` slow answers and pauses
+/// take no real time. Answers come on the calling thread, except held ones, which come on the
+/// releasing thread (as curl's come on its event loop's).
 final class ScriptedUpstream: Sendable {
     enum Step: Sendable {
         /// Answers at once.
@@ -29,6 +31,8 @@ final class ScriptedUpstream: Sendable {
         var script: [Step]
         var calls: [Call] = []
         var released = false
+        /// The answers of held calls, given on `release()`.
+        var held: [@Sendable () -> Void] = []
     }
 
     private let state: Locked<State>
@@ -51,9 +55,14 @@ final class ScriptedUpstream: Sendable {
         }
     }
 
-    /// Lets every held call answer.
+    /// Lets every held call answer (on this thread), and later ones answer at once.
     func release() {
-        state.withLock { $0.released = true }
+        let held = state.withLock { state -> [@Sendable () -> Void] in
+            state.released = true
+            defer { state.held.removeAll() }
+            return state.held
+        }
+        for answer in held { answer() }
     }
 
     /// A worker's transport, as `AppInboxService` asks for one.
@@ -67,44 +76,58 @@ final class ScriptedUpstream: Sendable {
         if let clock { clock.advance(ms) } else { MonotonicClock.sleep(ms: ms) }
     }
 
-    fileprivate func post(_ body: [UInt8], timeoutMs: Int, apiKey: String) -> UpstreamAttempt {
+    fileprivate func post(
+        _ body: [UInt8], timeoutMs: Int, apiKey: String, done: @escaping @Sendable (UpstreamAttempt) -> Void
+    ) {
         let step = state.withLock { state in
             state.calls.append(Call(body: body, timeoutMs: timeoutMs, atMs: now(), apiKey: apiKey))
             return state.script[min(state.calls.count - 1, state.script.count - 1)]
         }
         switch step {
         case .now(let attempt):
-            return attempt
+            done(attempt)
         case .after(let ms, let attempt):
             if Double(timeoutMs) < ms {
                 wait(Double(timeoutMs))
-                return .timedOut
+                return done(.timedOut)
             }
             wait(ms)
-            return attempt
+            done(attempt)
         case .hang:
             wait(Double(timeoutMs))
-            return .timedOut
+            done(.timedOut)
         case .held(let attempt):
-            // Bounded, so that a test that forgets to release fails instead of hanging the suite.
-            let deadline = MonotonicClock.nowMs() + 10_000
-            while !state.withLock({ $0.released }) {
-                guard MonotonicClock.nowMs() < deadline else {
-                    Issue.record("a held call was never released")
-                    return .timedOut
-                }
-                MonotonicClock.sleep(ms: 1)
+            let isReleased = state.withLock { state -> Bool in
+                if state.released { return true }
+                state.held.append { done(attempt) }
+                return false
             }
-            return attempt
+            if isReleased { done(attempt) }
         }
+    }
+
+    /// Pauses between attempts pass on the virtual clock, or really.
+    fileprivate func after(_ ms: Double, _ work: @escaping @Sendable () -> Void) {
+        wait(ms)
+        work()
+    }
+
+    /// Fails a test that left a call held (its answer would never come).
+    func expectNothingHeld() {
+        let held = state.withLock { $0.held.count }
+        if held > 0 { Issue.record("\(held) held call(s) were never released") }
     }
 
     private struct Connection: UpstreamTransport {
         let upstream: ScriptedUpstream
         let apiKey: String
 
-        func post(_ body: [UInt8], timeoutMs: Int) -> UpstreamAttempt {
-            upstream.post(body, timeoutMs: timeoutMs, apiKey: apiKey)
+        func post(_ body: [UInt8], timeoutMs: Int, done: @escaping @Sendable (UpstreamAttempt) -> Void) {
+            upstream.post(body, timeoutMs: timeoutMs, apiKey: apiKey, done: done)
+        }
+
+        func after(_ ms: Double, _ work: @escaping @Sendable () -> Void) {
+            upstream.after(ms, work)
         }
     }
 }

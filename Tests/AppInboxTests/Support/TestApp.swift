@@ -1,3 +1,5 @@
+import Testing
+
 @testable import AppInbox
 
 /// The whole responder in-process, with a scripted eSputnik instead of curl: requests go
@@ -19,7 +21,7 @@ final class TestApp: @unchecked Sendable {
         self.env = ["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new }
         let config = try Fixture.config(self.env)
         let upstream = ScriptedUpstream(script, clock: clock)
-        let time = clock.map { clock in PipelineClock(now: clock.now, pause: clock.advance) } ?? .monotonic
+        let time = clock.map { clock in PipelineClock(now: clock.now) } ?? .monotonic
         service = try AppInboxService(config: config, log: Log(level: config.logLevel), clock: time) { upstream.transport($0) }
         self.upstream = upstream
         worker = try service.makeWorker()
@@ -47,7 +49,20 @@ final class TestApp: @unchecked Sendable {
         on worker: AppInboxWorker? = nil
     ) -> Answer {
         let request = Fixture.request(method: method, target, headers: headers, params: params)
-        return Answer((worker ?? self.worker).respond(to: request))
+        return Answer(Self.settle((worker ?? self.worker).reply(to: request)))
+    }
+
+    /// The answer of a reply, waiting at most 10 s for one that comes later, so that a test that
+    /// forgets to release a held call fails instead of hanging the suite.
+    static func settle(_ reply: Reply) -> Response {
+        guard case .later(let pending) = reply else { return reply.wait() }
+        let answer = Locked<Response?>(nil)
+        pending.attach { response in answer.withLock { $0 = response } }
+        guard waitUntil(ms: 10_000, { answer.withLock { $0 != nil } }) else {
+            Issue.record("no answer within 10 s: a held call was never released")
+            return .text(status: 599, "never answered\n")
+        }
+        return answer.withLock { $0! }
     }
 
     /// The status route's counters, as JSON.

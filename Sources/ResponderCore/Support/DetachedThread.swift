@@ -1,15 +1,16 @@
 import Glibc
 
-/// Starts detached pthreads. Workers are plain threads, not tasks: each blocks in
-/// `FCGX_Accept_r` and in curl, which would starve a cooperative task pool.
-enum WorkerThread {
+/// Starts detached pthreads. The FastCGI workers and curl's event loop are plain threads, not
+/// tasks: each blocks in `epoll_wait` or `curl_multi_poll`, which would starve a cooperative
+/// task pool (docs/PITFALLS.md #19).
+public enum DetachedThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
     }
 
     /// Starts `body` on a new detached thread; returns false when the system refuses one.
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
+    public static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
         let context = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(

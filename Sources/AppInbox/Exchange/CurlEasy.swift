@@ -1,32 +1,18 @@
 import CCurl
 
-/// One worker's curl easy handle, reused for every request so that the connection to eSputnik
-/// stays open (keep-alive) and TLS is negotiated once per worker, not once per request.
-/// Not thread-safe: each worker thread owns one.
-public final class CurlUpstream: UpstreamTransport {
-    private let handle: UnsafeMutableRawPointer
-    private let headers: UnsafeMutablePointer<curl_slist>
+/// One curl easy handle configured for eSputnik's token endpoint. It carries one transfer at a
+/// time through `CurlMulti`; between transfers it waits in its transport's pool. Connections
+/// belong to the multi handle, so any easy handle reuses any open connection.
+final class CurlEasy: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
     private let sink = ResponseSink()
 
-    /// Configures a handle for eSputnik's token endpoint.
-    public init(settings: UpstreamSettings, share: CurlShare) throws(SetupError) {
+    /// Configures a handle; `headers` must outlive it (its transport keeps them).
+    init(settings: UpstreamSettings, headers: UnsafeMutablePointer<curl_slist>, share: CurlShare) throws(SetupError) {
         guard let handle = curl_easy_init() else {
             throw SetupError(function: "curl_easy_init", detail: "failed")
         }
         self.handle = handle
-        var list: UnsafeMutablePointer<curl_slist>?
-        for line in [
-            "Content-Type: application/json", "Accept: application/json", settings.authorizationHeader,
-            "Expect:",  // no 100-continue round trip for a small body
-        ] {
-            list = curl_slist_append(list, line)
-        }
-        guard let list else {
-            curl_easy_cleanup(handle)
-            throw SetupError(function: "curl_slist_append", detail: "failed")
-        }
-        headers = list
-
         var failures: [String] = []
         func check(_ code: CURLcode, _ option: String) {
             if code != CURLE_OK { failures.append("\(option): \(String(cString: curl_easy_strerror(code)))") }
@@ -57,21 +43,20 @@ public final class CurlUpstream: UpstreamTransport {
         check(ccurl_setopt_pointer(handle, CURLOPT_WRITEDATA, Unmanaged.passUnretained(sink).toOpaque()), "CURLOPT_WRITEDATA")
         if !failures.isEmpty {
             // Every stored property is set by now, so throwing runs deinit, which frees the
-            // handle and the list: freeing them here as well was a double free.
+            // handle: freeing it here as well was a double free (docs/PITFALLS.md #9).
             throw SetupError(function: "curl_easy_setopt", detail: failures.joined(separator: "; "))
         }
     }
 
     deinit {
         curl_easy_cleanup(handle)
-        curl_slist_free_all(headers)
     }
 
-    /// POSTs `body` with at most `timeoutMs` for the whole attempt.
-    public func post(_ body: [UInt8], timeoutMs: Int) -> UpstreamAttempt {
+    /// Sets up the next transfer: `body`, at most `timeoutMs` for the whole attempt. Each option
+    /// is checked: a body that failed to copy would leave the previous request's body on this
+    /// reused handle, and send another user's identity to eSputnik.
+    func prepare(_ body: [UInt8], timeoutMs: Int) -> CURLcode {
         sink.reset()
-        // Each option is checked: a body that failed to copy would leave the previous request's
-        // body on this reused handle, and send another user's identity to eSputnik.
         var code = ccurl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMs)
         if code == CURLE_OK { code = ccurl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, body.count) }
         if code == CURLE_OK {
@@ -80,8 +65,11 @@ public final class CurlUpstream: UpstreamTransport {
                 ccurl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: buffer.baseAddress))
             }
         }
-        guard code == CURLE_OK else { return .failed("curl_easy_setopt: " + String(cString: curl_easy_strerror(code))) }
-        code = curl_easy_perform(handle)
+        return code
+    }
+
+    /// What a finished transfer came to.
+    func attempt(after code: CURLcode) -> UpstreamAttempt {
         switch code {
         case CURLE_OK:
             var status = 0
