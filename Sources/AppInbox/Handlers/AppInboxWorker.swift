@@ -17,18 +17,9 @@ public final class AppInboxWorker {
 
     /// One exchange with eSputnik, outside any route (the `token` subcommand); waits for it.
     public func exchange(_ identity: ContactIdentity) -> ExchangeOutcome {
-        let outcome = Locked<ExchangeOutcome?>(nil)
-        let finished = ConditionLock()
-        tokens.exchange.exchange(identity) { result in
-            finished.withLock {
-                outcome.withLock { $0 = result }
-                finished.broadcast()
-            }
-        }
-        return finished.withLock {
-            finished.wait { outcome.withLock { $0 != nil } }
-            return outcome.withLock { $0! }
-        }
+        let outcome = Awaited<ExchangeOutcome>()
+        tokens.exchange.exchange(identity) { outcome.supply($0) }
+        return outcome.wait()
     }
 
     /// Answers one request, waiting for the answer if it comes later (plain CGI, tests).

@@ -79,17 +79,8 @@ public final class Deferral: Sendable {
 
     /// Blocks the calling thread until the answer comes.
     public func wait() -> Response {
-        let lock = ConditionLock()
-        let box = Locked<Response?>(nil)
-        attach { response in
-            lock.withLock {
-                box.withLock { $0 = response }
-                lock.broadcast()
-            }
-        }
-        return lock.withLock {
-            lock.wait { box.withLock { $0 != nil } }
-            return box.withLock { $0! }
-        }
+        let answer = Awaited<Response>()
+        attach { answer.supply($0) }
+        return answer.wait()
     }
 }
