@@ -137,6 +137,17 @@ def targets(rows, startup):
             r = small.rps / c.rps
             out.append((f"cache hit, keep-conn, small pool (connections churn): ≥ 0.95 × C ceiling ({connections} conns)",
                         f"{small.rps:,.0f} / {c.rps:,.0f} = {r:.2f}×", verdict(r >= 0.95)))
+    lat8 = find(rows, "app-lat8", 256)
+    if lat8:
+        ideal = 256 / (LATENCY_MS / 1000)
+        out.append((f"latency-bound, 8 workers, 256 conns, {LATENCY_MS} ms: ≥ 0.9 × 256 / latency (≥ {0.9 * ideal:,.0f} req/s)",
+                    f"{lat8.rps:,.0f} req/s = {lat8.rps / ideal:.2f}×; CPU {fmt(lat8.cpu_us_per_req, 0)} µs/req",
+                    verdict(lat8.rps >= 0.9 * ideal)))
+    wide = find(rows, "app-lat8", 1024)
+    if wide:
+        out.append(("latency-bound, 8 workers, 1,024 conns: no errors, RSS ≤ 64 MB",
+                    f"{wide.rps:,.0f} req/s, {wide.non2xx:,} non-2xx, {wide.socket_errors:,} socket errors, "
+                    f"RSS {fmt(wide.rss_mb)} MB", verdict(not wide.non2xx and not wide.socket_errors and wide.rss_mb <= 64)))
     idle = next((r.idle for r in rows if isinstance(r, Row) and r.idle), None)
     if idle:
         out.append((f"{idle['connections']:,} idle kept connections: RSS ≤ 64 MB, a new request in < 10 ms",
