@@ -6,9 +6,19 @@ local identities = tonumber(os.getenv("BENCH_IDENTITIES") or "50")
 local prepared = {}
 local turn = 0
 
+-- BENCH_DIRECT_AUTH set: the request goes straight to the eSputnik stand-in, as the responder
+-- would send it (POST, that Authorization header, a JSON body), for the stand-in's own ceiling.
+local direct = os.getenv("BENCH_DIRECT_AUTH")
+
 function init(args)
   for i = 0, identities - 1 do
-    prepared[i] = wrk.format("GET", nil, { ["X-Bench-Email"] = "user" .. i .. "@example.com" })
+    local email = "user" .. i .. "@example.com"
+    if direct then
+      prepared[i] = wrk.format("POST", nil, { ["Authorization"] = direct, ["Content-Type"] = "application/json" },
+        '{"email":"' .. email .. '"}')
+    else
+      prepared[i] = wrk.format("GET", nil, { ["X-Bench-Email"] = email })
+    end
   end
   -- Threads start at different users, so concurrent requests rarely share an identity.
   turn = math.floor(identities / 2) * (tonumber(wrk.thread and wrk.thread:get("index") or 0) or 0)

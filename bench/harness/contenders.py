@@ -1,6 +1,7 @@
 """What bench/run measures: each contender's spec, and one class per kind that starts it behind
 the front nginx."""
 
+import base64
 import glob
 import os
 import signal
@@ -32,7 +33,7 @@ class Binaries:
 class ContenderSpec:
     key: str
     label: str
-    kind: str                 # "nginx", "c", "app" or "php": the class that starts it (KINDS)
+    kind: str                 # "nginx", "c", "app", "php" or "standin": the class that starts it (KINDS)
     keep_conn: bool           # fastcgi_keep_conn; None for nginx answering itself
     upstream: str = None      # "fixed" or "sandbox": which eSputnik stand-in it exchanges with
     cache: bool = False
@@ -80,6 +81,9 @@ CONTENDERS = {spec.key: spec for spec in [
     # Exchanges wait in the curl event loop, not in threads: 8 workers at 256 and 1,024
     # connections, with nginx's pool at the concurrency (LAT8_LEVELS; bench/run).
     ContenderSpec("app-lat8", _APP_LAT + ", pool " + str(POOL), "app", True, "sandbox", threads=8, pool=POOL),
+    # wrk straight at the stand-in (nginx + esputnik-sandbox +50 ms) at the same levels: what two
+    # cores give when nothing stands between wrk and eSputnik, app-lat8's other yardstick.
+    ContenderSpec("standin-lat", f"eSputnik stand-in alone, +{LATENCY_MS} ms", "standin", None, "sandbox"),
 ]}
 
 
@@ -170,6 +174,17 @@ class NginxContender(Contender):
         (Path(workdir) / self.key).mkdir()
 
 
+class StandinContender(Contender):
+    """No responder: wrk asks the eSputnik stand-in directly (bench/wrk.lua, BENCH_DIRECT_AUTH)."""
+
+    def front_server(self):
+        return ""
+
+    def start(self, procs, workdir, upstream, binaries):
+        (Path(workdir) / self.key).mkdir()
+        self.direct = (upstream.token_url("sandbox"), "Basic " + base64.b64encode(f"app-inbox-fcgi:{API_KEY}".encode()).decode())
+
+
 class CContender(Contender):
     """bench/c-responder: libfcgi answering a fixed token, the FastCGI ceiling."""
 
@@ -214,7 +229,8 @@ env[BENCH_CA_FILE] = {upstream.ca}
             time.sleep(0.05)
 
 
-KINDS = {"nginx": NginxContender, "c": CContender, "app": AppContender, "php": PhpContender}
+KINDS = {"nginx": NginxContender, "c": CContender, "app": AppContender, "php": PhpContender,
+         "standin": StandinContender}
 
 
 def contender(key, threads, levels):

@@ -20,13 +20,17 @@ WRK_SCRIPT = BENCH / "wrk.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port, connections, seconds, identities, wrk_threads, raw_log):
+def wrk(port, connections, seconds, identities, wrk_threads, raw_log, direct=None):
     """wrk with bench/wrk.lua rotating `identities` signed-in users; its BENCH-RESULT as a dict,
-    with req/s and the socket errors summed. wrk's own output is appended to `raw_log`."""
+    with req/s and the socket errors summed. wrk's own output is appended to `raw_log`. `direct`
+    (a URL and an Authorization header) asks the eSputnik stand-in itself instead."""
     threads = max(1, min(wrk_threads, connections))
+    url = direct[0] if direct else f"http://127.0.0.1:{port}/app-inbox/token"
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
-            "-s", str(WRK_SCRIPT), f"http://127.0.0.1:{port}/app-inbox/token"]
+            "-s", str(WRK_SCRIPT), url]
     env = dict(os.environ, BENCH_IDENTITIES=str(identities))
+    if direct:
+        env["BENCH_DIRECT_AUTH"] = direct[1]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 60)
     with open(raw_log, "a") as raw:
         raw.write(f"$ BENCH_IDENTITIES={identities} {' '.join(argv)}\n{result.stdout}{result.stderr}\n")

@@ -143,6 +143,12 @@ def targets(rows, startup):
         out.append((f"latency-bound, 8 workers, 256 conns, {LATENCY_MS} ms: ≥ 0.9 × 256 / latency (≥ {0.9 * ideal:,.0f} req/s)",
                     f"{lat8.rps:,.0f} req/s = {lat8.rps / ideal:.2f}×; CPU {fmt(lat8.cpu_us_per_req, 0)} µs/req",
                     verdict(lat8.rps >= 0.9 * ideal)))
+    for connections in (256, 1024):
+        lat8, alone = find(rows, "app-lat8", connections), find(rows, "standin-lat", connections)
+        if lat8 and alone:
+            out.append((f"… or, where two cores run out first: ≥ 0.9 × wrk straight at the stand-in ({connections} conns)",
+                        f"{lat8.rps:,.0f} / {alone.rps:,.0f} = {lat8.rps / alone.rps:.2f}×",
+                        verdict(lat8.rps >= 0.9 * alone.rps)))
     wide = find(rows, "app-lat8", 1024)
     if wide:
         out.append(("latency-bound, 8 workers, 1,024 conns: no errors, RSS ≤ 64 MB",

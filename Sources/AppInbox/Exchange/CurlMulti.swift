@@ -1,12 +1,15 @@
 import CCurl
+import Glibc
 
 /// libcurl's multi interface on one thread of its own: every exchange with eSputnik, whoever
 /// started it, is a transfer here, so a request waiting for eSputnik is an entry in a table,
 /// not a blocked thread. Connections to eSputnik are kept and reused by the multi handle; TLS
 /// sessions and DNS come from the process's `CurlShare`. Finished transfers and due pauses run
-/// their continuations on this thread. (libcurl: curl_multi_poll(3), curl_multi_wakeup(3).)
+/// their continuations on this thread. The loop is epoll with curl_multi_socket_action(3)
+/// (Sources/CCurl/loop.c), so an event touches only the transfer whose socket it concerns.
 public final class CurlMulti: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
+    private let loop = UnsafeMutablePointer<ccurl_loop>.allocate(capacity: 1)
     /// Handed over by other threads; the loop takes them on its next turn.
     private let inbox = Locked(Inbox())
     /// The loop thread's own: transfers under way by easy handle, and pauses by due time.
@@ -37,6 +40,11 @@ public final class CurlMulti: @unchecked Sendable {
     private init() throws(SetupError) {
         guard let multi = curl_multi_init() else { throw SetupError(function: "curl_multi_init", detail: "failed") }
         self.multi = multi
+        loop.initialize(to: ccurl_loop(epoll: -1, wake: -1, deadline_ms: -1))
+        guard ccurl_loop_init(loop, multi) == 0 else {
+            curl_multi_cleanup(multi)
+            throw SetupError(function: "ccurl_loop_init", detail: String(cString: strerror(errno)))
+        }
         guard DetachedThread.start({ self.run() }) else {
             curl_multi_cleanup(multi)
             throw SetupError(function: "pthread_create", detail: "the curl event loop's thread")
@@ -56,8 +64,7 @@ public final class CurlMulti: @unchecked Sendable {
     }
 
     private func wake() {
-        // Fails only for a bad handle; the loop also wakes at least once a second.
-        _ = curl_multi_wakeup(multi)
+        ccurl_loop_wake(loop)
     }
 
     private func run() {
@@ -77,17 +84,18 @@ public final class CurlMulti: @unchecked Sendable {
             }
             timers += arrived.timers
             runDueTimers()
-            var stillRunning: Int32 = 0
-            _ = curl_multi_perform(multi, &stillRunning)
             var handle: UnsafeMutableRawPointer?
             var result = CURLE_OK
             while ccurl_multi_next_done(multi, &handle, &result) == 1, let finished = handle {
                 _ = curl_multi_remove_handle(multi, finished)
                 running.removeValue(forKey: finished)?(result)
             }
-            // curl_multi_poll waits at most this long, less if a transfer's own timeout is sooner.
+            // Waits at most this long, less if curl's own timer is due sooner; a new transfer
+            // or pause from another thread wakes it at once.
             let nextTimer = timers.map(\.dueMs).min().map { max(0, $0 - MonotonicClock.nowMs()) } ?? 1000
-            _ = curl_multi_poll(multi, nil, 0, Int32(min(nextTimer.rounded(.up), 1000)), nil)
+            if ccurl_loop_run_once(loop, multi, Int32(min(nextTimer.rounded(.up), 1000))) != 0 {
+                MonotonicClock.sleep(ms: 1)  // epoll_wait failed (not EINTR): do not spin
+            }
         }
     }
 

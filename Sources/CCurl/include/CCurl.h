@@ -59,6 +59,24 @@ static inline int ccurl_multi_next_done(CURLM *multi, CURL **handle, CURLcode *r
     return 0;
 }
 
+/// The epoll instance that drives a multi handle with curl_multi_socket_action (loop.c).
+struct ccurl_loop {
+    int epoll;
+    /// An eventfd: another thread's write wakes the loop.
+    int wake;
+    /// When curl next wants CURL_SOCKET_TIMEOUT, in CLOCK_MONOTONIC milliseconds; -1 for never.
+    long long deadline_ms;
+};
+
+/// Creates the epoll instance and the wake-up eventfd and installs the socket and timer
+/// callbacks on `multi`; 0, or -1 with errno set.
+int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi);
+/// Wakes a loop waiting in ccurl_loop_run_once; callable from any thread.
+void ccurl_loop_wake(struct ccurl_loop *loop);
+/// Waits up to `longest_wait_ms` (less when curl's timer is due sooner) and lets curl act on the
+/// sockets that are ready and on its timer; 0, or -1 when epoll_wait fails.
+int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_ms);
+
 /// A share handle for DNS and TLS sessions, with one mutex per shared data type.
 /// Connections are deliberately not shared: sharing them across concurrently
 /// running threads is unsupported by libcurl.

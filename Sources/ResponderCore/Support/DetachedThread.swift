@@ -1,7 +1,7 @@
 import Glibc
 
 /// Starts detached pthreads. The FastCGI workers and curl's event loop are plain threads, not
-/// tasks: each blocks in `epoll_wait` or `curl_multi_poll`, which would starve a cooperative
+/// tasks: each blocks in `epoll_wait`, which would starve a cooperative
 /// task pool (docs/PITFALLS.md #19).
 public enum DetachedThread {
     private final class Body {
