@@ -41,7 +41,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *context) {
     return 0;
 }
 
-int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi) {
+int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi, int max_connections) {
     loop->deadline_ms = -1;
     loop->epoll = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll < 0) return -1;
@@ -51,7 +51,8 @@ int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi) {
         && curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, on_socket) == CURLM_OK
         && curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, loop) == CURLM_OK
         && curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer) == CURLM_OK
-        && curl_multi_setopt(multi, CURLMOPT_TIMERDATA, loop) == CURLM_OK) {
+        && curl_multi_setopt(multi, CURLMOPT_TIMERDATA, loop) == CURLM_OK
+        && curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)max_connections) == CURLM_OK) {
         return 0;
     }
     int saved = errno;

@@ -1,3 +1,4 @@
+#include <malloc.h>
 #include "CProcess.h"
 #include <sys/prctl.h>
 
@@ -8,3 +9,5 @@ int cprocess_set_dumpable(int dumpable) {
 int cprocess_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
+
+int cprocess_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }

@@ -34,6 +34,16 @@ final class Connection: Sendable {
     var deadlineMs: Double { Double(deadlineValue.load(ordering: .relaxed)) }
     var recheckAtMs: Double { Double(recheckValue.load(ordering: .relaxed)) }
 
+    /// Hands the connection to epoll until `deadlineMs`; returns whether epoll knew it already
+    /// (modify rather than add). The flag is written before the phase is published, so the
+    /// worker that next owns the connection reads it in order.
+    func parkWaiting(deadlineMs: Double) -> Bool {
+        let wasRegistered = registered
+        registered = true
+        park(.waiting, deadlineMs: deadlineMs)
+        return wasRegistered
+    }
+
     /// Hands the connection on in `phase` (waiting or partial), with its times.
     func park(_ phase: ConnectionPhase, deadlineMs: Double, recheckAtMs: Double = 0) {
         deadlineValue.store(Int(deadlineMs.rounded(.up)), ordering: .relaxed)

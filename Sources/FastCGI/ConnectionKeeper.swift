@@ -18,15 +18,13 @@ struct ConnectionKeeper: Sendable {
             kept: after == .kept, stopping: state.stopping.load(ordering: .sequentiallyConsistent),
             nowMs: MonotonicClock.nowMs())
         guard case .wait(let deadlineMs) = step else { return connections.close(connection) }
-        connection.park(.waiting, deadlineMs: deadlineMs)
-        arm(connection)
+        wait(connection, until: deadlineMs)
     }
 
-    /// Arms a waiting connection for its next request. If epoll refuses, nothing would ever
-    /// report it, so it is closed here.
-    func arm(_ connection: Connection) {
-        let wasRegistered = connection.registered
-        connection.registered = true
+    /// Parks the connection in epoll for its next request until `deadlineMs`. If epoll refuses,
+    /// nothing would ever report it, so it is closed here.
+    func wait(_ connection: Connection, until deadlineMs: Double) {
+        let wasRegistered = connection.parkWaiting(deadlineMs: deadlineMs)
         if poller.arm(connection.fd, token: connection.token, added: wasRegistered) { return }
         log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "connection"])
         // Never armed, so no worker receives it; the sweeper may be expiring it, though.

@@ -46,11 +46,10 @@ final class ConnectionTable: Sendable {
             // Partial connections are disarmed: no worker holds them, so the sweeper may act.
             guard connection.take(from: .partial, to: .busy) else { continue }
             if sweep == .recheck {
-                let wasRegistered = connection.registered
-                connection.registered = true
-                connection.set(.waiting)
+                let wasRegistered = connection.parkWaiting(deadlineMs: connection.deadlineMs)
                 if poller.arm(connection.fd, token: connection.token, added: wasRegistered) { continue }
-                connection.set(.busy)  // never armed, so no worker can receive it
+                // Never armed, so no worker receives it; only this thread expires connections.
+                connection.set(.busy)
             }
             close(connection)
         }

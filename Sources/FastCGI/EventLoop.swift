@@ -98,8 +98,7 @@ struct EventLoop {
             connection.rechecks = 0
             serve(connection)
         case .wait(let deadlineMs):
-            connection.park(.waiting, deadlineMs: deadlineMs)
-            keeper.arm(connection)
+            keeper.wait(connection, until: deadlineMs)
         case .recheck(let atMs, let deadlineMs):
             connection.rechecks += 1
             connection.park(.partial, deadlineMs: deadlineMs, recheckAtMs: atMs)

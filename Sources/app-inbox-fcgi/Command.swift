@@ -1,4 +1,5 @@
 import AppInbox
+import CProcess
 import FastCGI
 import Glibc
 
@@ -86,6 +87,14 @@ enum Command {
         // Each kept connection holds a descriptor: the administrator's hard limit applies, not
         // the login default of 1,024 (a supervised child inherits the raised limit).
         if Descriptors.raiseLimit() == nil { log.warn("descriptor_limit_unknown", ["detail": "getrlimit(RLIMIT_NOFILE) failed"]) }
+        // glibc gives threads that allocate at once arenas of their own, up to 8 per core, and
+        // each keeps the memory freed in it. An exchange's memory is allocated on a worker and on
+        // the curl thread and freed on the other, so with many arenas RSS grows with the threads:
+        // one arena per core measured 62 MB instead of 82 with 256 exchanges in flight on 64
+        // workers (docs/PITFALLS.md #27). Before any thread starts; 0 means it did not take.
+        if cprocess_limit_malloc_arenas(Int32(clamping: Config.defaultThreads)) == 0 {
+            log.warn("malloc_arenas_unchanged", ["detail": "mallopt(M_ARENA_MAX) failed"])
+        }
         let supervised = Supervisor.adoptParent()
         if supervised == false { return 1 }  // the supervisor that started us is gone
         let peers: PeerFilter

@@ -142,3 +142,26 @@ def test_256_clients_on_2_workers_through_nginx_with_kept_connections(start_app)
     # A generous bound for a shared 2-core machine: with one thread per connection, 254 of the
     # 256 connections waited for the idle timeout of the two that held the workers (seconds).
     assert p99_ms < 250, f"p99 {p99_ms:.1f} ms at 256 connections on 2 workers:\n{output}"
+
+
+def test_sigterm_answers_200_exchanges_parked_on_esputnik_before_exiting(responder, sandbox):
+    # Two workers, 200 token requests waiting on a slow eSputnik: none holds a worker, and a stop
+    # lets every one of them finish (APP_INBOX_SHUTDOWN_GRACE_S, default 10 s) before exiting 0.
+    app = responder(threads=2, env={"APP_INBOX_TIMEOUT_MS": "8000"})
+    sandbox.fault(kind="none", latency_ms=1000)
+    conns = [fcgi.Connection(app.port, timeout=10.0) for _ in range(200)]
+    try:
+        for index, conn in enumerate(conns):
+            conn.send(fcgi.request_bytes("/app-inbox/token", extra=[("INBOX_EMAIL", f"user{index}@example.com")]))
+        time.sleep(0.5)  # every request parked in the curl event loop
+        answer, took_ms = timed_healthz(app.port)
+        assert answer.status == 200 and took_ms < 100, f"healthz behind 200 parked exchanges: {took_ms:.0f} ms"
+        app.proc.send_signal(signal.SIGTERM)
+        for index, conn in enumerate(conns):
+            response = conn.read_response(timeout=10.0)
+            assert response.status == 200, response.describe()
+            assert response.json()["token"].startswith(f"sbx-user{index}@example.com-"), response.describe()
+        assert app.proc.wait(timeout=5.0) == 0, app.log()[-2000:]
+    finally:
+        for conn in conns:
+            conn.close()

@@ -45,16 +45,18 @@ class Step:
         return [fn for fn, readable in names.items() if re.search(self.pattern, readable)]
 
 
-# Patterns name the types (IdentityKeyer, TokenCache, CurlUpstream, TokenExchange, ...) rather
+# Patterns name the types (IdentityKeyer, TokenCache, CurlMultiTransport, TokenExchange, ...) rather
 # than their exact signatures where a signature is likely to change, and accept the old and the
 # new home of code that moved.
 STEPS = [
-    Step("whole worker loop (everything the process did)", r"^(specialized )?static FastCGIServer\.worker\("),
+    Step("whole worker loop (everything the workers did)", r"^(specialized )?static FastCGIServer\.worker\("),
+    # Exchanges, and the answers of requests parked on them, run on the curl event loop's thread.
+    Step("curl event loop (exchanges, parked answers)", r"CurlMulti\.run\(", (EXCHANGE,)),
     Step("FCGX_Accept_r (read the request's records)", r"^FCGX_Accept_r$", EVERY),
     Step("FastCGIConnection.readBody (drain FCGI_STDIN)", r"FastCGIConnection\.readBody"),
-    Step("param lookup closure (FCGX_GetParam + copy to [UInt8])", r"^closure #1 in static FastCGIConnection\.serve"),
+    Step("param lookup closure (FCGX_GetParam + copy to [UInt8])", r"^closure #1 in static FastCGIConnection\.(serve|read)"),
     Step("FCGX_GetParam (linear scan of the params)", r"^FCGX_GetParam$"),
-    Step("AppInboxWorker.respond (route + handler + metrics + log)", r"AppInboxWorker\.respond\(to:\)"),
+    Step("AppInboxWorker.reply (route + handler + metrics + log)", r"AppInboxWorker\.(respond|reply)\(to:\)"),
     Step("RequestTarget.path (REQUEST_URI → path)", r"RequestTarget\.path\(of:\)"),
     Step("Route.match", r"Route\.match\("),
     Step("OriginCheck.refusal (cross-site guard)", r"OriginCheck\.(refusal|verdict)"),
@@ -67,7 +69,7 @@ STEPS = [
     Step("HMAC-SHA256 in OpenSSL (ccrypto_hmac_sha256: EVP_MAC)", r"^(ccrypto_hmac_sha256|HMAC)$", (CACHE_HIT,)),
     Step("TokenCache.lookup", r"TokenCache\.lookup", (CACHE_HIT,)),
     Step("RequestTarget.query (for fresh=1)", r"RequestTarget\.query\(of:\)", (CACHE_HIT,)),
-    Step("SingleFlight.run", r"SingleFlight\.run", (EXCHANGE,)),
+    Step("SingleFlight.join", r"SingleFlight\.(run|join)", (EXCHANGE,)),
     Step("guarded exchange (cap, breaker, exchange, metrics)",
          r"AppInboxService\.guardedExchange\(|TokenSource\.(call|token)\(", (EXCHANGE,)),
     Step("refreshExchange (reload check)", r"refreshExchange\(", (EXCHANGE,),
@@ -75,8 +77,10 @@ STEPS = [
                   "whose step then carries the cost"),
     Step("TokenExchange.exchange (attempts, deadline)", r"TokenExchange\.exchange\(", (EXCHANGE,)),
     Step("ContactIdentity.upstreamBody (JSON body for eSputnik)", r"ContactIdentity\.upstreamBody", (EXCHANGE,)),
-    Step("CurlUpstream.post", r"CurlUpstream\.post\(", (EXCHANGE,)),
-    Step("curl_easy_perform", r"^curl_easy_perform$", (EXCHANGE,)),
+    Step("CurlMultiTransport.post (a pooled handle, handed to the loop)", r"(CurlUpstream|CurlMultiTransport)\.post\(",
+         (EXCHANGE,)),
+    Step("curl_multi_socket_action (curl's work on a ready socket)", r"^(curl_easy_perform|curl_multi_socket_action)$",
+         (EXCHANGE,)),
     Step("UpstreamAttempt.verdict (parse eSputnik's JSON)", r"UpstreamAttempt\.verdict", (EXCHANGE,)),
     Step("TokenAnswer.body (answer JSON)", r"TokenAnswer\.body"),
     Step("JSONString.append", r"JSONString\.append\("),

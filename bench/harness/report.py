@@ -111,10 +111,12 @@ def targets(rows, startup):
             out.append((f"exchange throughput ≥ 5 × php-fpm (64 conns, keep-conn {app.mode})",
                         f"{app.rps:,.0f} / {php.rps:,.0f} = {r:.1f}×", verdict(r >= 5)))
         if app and app.instance_new_tls is not None:
-            n = app.instance_new_tls
-            out.append((f"new upstream TLS connections ≤ workers ({app.threads}) for the whole run "
-                        f"(app exchange, keep-conn {app.mode}, warm-up + 3 levels)",
-                        f"{n} ({app.instance_resumed_tls} resumed)", verdict(n <= app.threads)))
+            # One connection per call in flight (HTTP/1.1), kept for the next: at most as many as
+            # the most connections of any level, whatever the worker count.
+            n, most = app.instance_new_tls, max(r.connections for r in rows if isinstance(r, Row) and r.key == app.key)
+            out.append((f"new upstream TLS connections ≤ the most calls in flight ({most}) for the whole run "
+                        f"(app exchange, keep-conn {app.mode}, warm-up + every level)",
+                        f"{n} ({app.instance_resumed_tls} resumed)", verdict(n <= most)))
     for lat in (find(rows, "app-lat", 64), find(rows, "app-lat64", 64)):
         if not lat:
             continue

@@ -30,6 +30,9 @@ final class CurlEasy: @unchecked Sendable {
         check(ccurl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0), "CURLOPT_FOLLOWLOCATION")
         check(ccurl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1), "CURLOPT_TCP_KEEPALIVE")
         check(ccurl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1), "CURLOPT_TCP_NODELAY")
+        // The smallest upload buffer libcurl allows: its default, 64 KiB, is allocated for every
+        // transfer in flight, and our bodies are a few hundred bytes.
+        check(ccurl_setopt_long(handle, CURLOPT_UPLOAD_BUFFERSIZE, 16_384), "CURLOPT_UPLOAD_BUFFERSIZE")
         if let caFile = settings.caFile {
             check(ccurl_setopt_string(handle, CURLOPT_CAINFO, caFile), "CURLOPT_CAINFO")
         }

@@ -37,11 +37,18 @@ public final class CurlMulti: @unchecked Sendable {
 
     private static let processMulti = Locked<CurlMulti?>(nil)
 
+    /// Idle connections to eSputnik kept for reuse: as many as calls may be under way by
+    /// default (`ResilienceSettings.defaultMaxUpstream`); only connections some burst needed are
+    /// ever opened. Unset, libcurl sizes its cache by the transfers under way, so each burst's
+    /// end closed connections the next burst reopened, with a TLS handshake each: 9,328 in one
+    /// benchmark run where one kept connection per worker had needed 32.
+    static let keptConnections = ResilienceSettings.defaultMaxUpstream
+
     private init() throws(SetupError) {
         guard let multi = curl_multi_init() else { throw SetupError(function: "curl_multi_init", detail: "failed") }
         self.multi = multi
         loop.initialize(to: ccurl_loop(epoll: -1, wake: -1, deadline_ms: -1))
-        guard ccurl_loop_init(loop, multi) == 0 else {
+        guard ccurl_loop_init(loop, multi, Int32(Self.keptConnections)) == 0 else {
             curl_multi_cleanup(multi)
             throw SetupError(function: "ccurl_loop_init", detail: String(cString: strerror(errno)))
         }

@@ -11,7 +11,7 @@ public final class CurlMultiTransport: UpstreamTransport, @unchecked Sendable {
     private let multi: CurlMulti
     private let idle = Locked<[CurlEasy]>([])
     /// Idle handles kept for reuse; a burst's extra handles are freed when it ends (each holds
-    /// curl's buffers, some 100 KB).
+    /// curl's buffers).
     static let keptIdle = 32
 
     /// Builds the header list and one handle, so that a setting curl refuses fails here, at

@@ -68,9 +68,9 @@ struct ccurl_loop {
     long long deadline_ms;
 };
 
-/// Creates the epoll instance and the wake-up eventfd and installs the socket and timer
-/// callbacks on `multi`; 0, or -1 with errno set.
-int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi);
+/// Creates the epoll instance and the wake-up eventfd, installs the socket and timer callbacks
+/// on `multi`, and lets it keep up to `max_connections` idle connections; 0, or -1.
+int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi, int max_connections);
 /// Wakes a loop waiting in ccurl_loop_run_once; callable from any thread.
 void ccurl_loop_wake(struct ccurl_loop *loop);
 /// Waits up to `longest_wait_ms` (less when curl's timer is due sooner) and lets curl act on the
