@@ -65,6 +65,11 @@ final class ConnectionTable: Sendable {
             }
         }
         for connection in expired where connection.take(from: .waiting, to: .expiring) {
+            // Served and parked again since the look above: it has a new deadline.
+            if connection.deadlineMs > nowMs {
+                connection.set(.waiting)
+                continue
+            }
             Glibc.shutdown(connection.fd, Int32(SHUT_RDWR))
             connection.set(.closing)
         }

@@ -64,9 +64,10 @@ CONTENDERS = {spec.key: spec for spec in [
     ContenderSpec("app-hit-nokeep", "app-inbox-fcgi, cache hit", "app", False, "fixed", cache=True),
     # nginx's keepalive pool at least the concurrency, as the README recommends now that a kept
     # connection costs the responder a descriptor, not a thread: connections are really kept.
+    # The responder runs its default, one worker per core; the C ceiling its best, --threads.
     ContenderSpec("c-keep-pool", f"C libfcgi responder, pool {POOL}", "c", True, pool=POOL),
     ContenderSpec("app-hit-keep-pool", f"app-inbox-fcgi, cache hit, pool {POOL}", "app", True, "fixed", cache=True,
-                  pool=POOL, idle=IDLE_CONNECTIONS),
+                  pool=POOL, idle=IDLE_CONNECTIONS, threads=os.cpu_count()),
     ContenderSpec("app-exch-keep", "app-inbox-fcgi, exchange", "app", True, "fixed"),
     ContenderSpec("app-exch-nokeep", "app-inbox-fcgi, exchange", "app", False, "fixed"),
     ContenderSpec("php-keep", "php-fpm + php-curl, exchange", "php", True, "fixed"),
