@@ -76,16 +76,24 @@ struct EventLoop {
             options.log.debug("accept_failed", ["error": String(cString: strerror(error))])
             MonotonicClock.sleep(ms: 10)  // EMFILE and the like: do not spin on a listener that stays readable
         }
-        if !state.stopping.load(ordering: .sequentiallyConsistent),
-            !poller.arm(options.socket.fd, token: Poller.listenerToken, added: true)
-        {
-            options.log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "listener"])
-        }
+        rearmListener()
         guard case .connection(let fd) = accepted else { return }
         let connection = Connection(fd: fd)
         connections.insert(connection)
         connection.park(.busy, deadlineMs: policy.opened(nowMs: MonotonicClock.nowMs()))
         attend(connection)
+    }
+
+    /// Arms the listener for the next accept. Until that succeeds no worker accepts, so a
+    /// refusal (ENOMEM) is retried, more slowly each time, rather than left to stop the service.
+    private func rearmListener() {
+        var pauseMs = 1.0
+        while !state.stopping.load(ordering: .sequentiallyConsistent) {
+            if poller.arm(options.socket.fd, token: Poller.listenerToken, added: true) { return }
+            options.log.error("poller_failed", ["error": String(cString: strerror(errno)), "detail": "listener; retrying"])
+            MonotonicClock.sleep(ms: pauseMs)
+            pauseMs = min(pauseMs * 2, 1000)
+        }
     }
 
     /// Takes a connection this worker owns to its next step: served, parked, or closed.

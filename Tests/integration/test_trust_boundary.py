@@ -11,7 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from stack import API_KEY, FASTCGI_PARAMS, Nginx, basic_auth, cli_env, free_port, nginx_config, run_cli
+import fcgi_raw as fcgi
+from stack import API_KEY, FASTCGI_PARAMS, Nginx, Responder, basic_auth, cli_env, free_port, nginx_config, run_cli
 from stack import serving_pid as child_of
 
 
@@ -179,6 +180,44 @@ def test_old_libcurl_is_refused_with_a_sentence(sandbox, tmp_path):
     assert result.returncode == 1, result
     assert "libcurl" in result.stderr and "7.85.0 or later" in result.stderr and "7.81.0" in result.stderr
     assert "crashed" not in result.stderr
+
+
+LISTENER_REARM_FAIL = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+/* The first three re-arms of a listening socket fail as epoll does without memory. */
+static int refused = 0;
+int epoll_ctl(int epoll, int operation, int fd, struct epoll_event *event) {
+    static int (*real)(int, int, int, struct epoll_event *);
+    if (!real) real = (int (*)(int, int, int, struct epoll_event *))dlsym(RTLD_NEXT, "epoll_ctl");
+    int listening = 0;
+    socklen_t length = sizeof listening;
+    if (operation == EPOLL_CTL_MOD && refused < 3
+        && getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &length) == 0 && listening) {
+        refused++;
+        errno = ENOMEM;
+        return -1;
+    }
+    return real(epoll, operation, fd, event);
+}
+"""
+
+
+def test_a_listener_epoll_refused_to_rearm_is_rearmed_not_left_deaf(sandbox, tmp_path, workdir):
+    # After an accept, the listener is armed again for the next one (one-shot); if that failed
+    # once, nobody would ever accept again. Before the retry, the second connection hung.
+    responder = Responder(f"{workdir}/rearm", sandbox, threads=2,
+                          env={"LD_PRELOAD": shim(tmp_path, "rearmfail", LISTENER_REARM_FAIL)})
+    try:
+        for _ in range(5):
+            answer = fcgi.request(responder.port, "/app-inbox/healthz", timeout=3.0)
+            assert answer.status == 200, answer.describe()
+        assert "poller_failed" in responder.log() and "listener; retrying" in responder.log()
+    finally:
+        assert responder.stop(timeout=5.0) == 0
 
 
 def test_a_refused_curl_option_is_reported_not_double_freed(sandbox, tmp_path):
