@@ -17,13 +17,9 @@ int cfastcgi_epoll_arm(int epoll, int fd, uint64_t data, int registered) {
 
 int cfastcgi_epoll_remove(int epoll, int fd) { return epoll_ctl(epoll, EPOLL_CTL_DEL, fd, NULL); }
 
-int cfastcgi_epoll_wait(int epoll, uint64_t *data, uint32_t *events, int capacity, int timeout_ms) {
-    struct epoll_event ready[64];
-    if (capacity > 64) capacity = 64;
-    int count = epoll_wait(epoll, ready, capacity, timeout_ms);
-    for (int index = 0; index < count; index++) {
-        data[index] = ready[index].data.u64;
-        events[index] = ready[index].events;
-    }
+int cfastcgi_epoll_next(int epoll, uint64_t *data) {
+    struct epoll_event ready;
+    int count = epoll_wait(epoll, &ready, 1, -1);
+    if (count == 1) *data = ready.data.u64;
     return count;
 }

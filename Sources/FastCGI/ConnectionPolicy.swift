@@ -92,6 +92,13 @@ struct ConnectionPolicy: Sendable {
     }
 }
 
+extension FastCGIServer.Options {
+    /// The connection policy these options ask for (workers and the sweeper use the same one).
+    var connectionPolicy: ConnectionPolicy {
+        ConnectionPolicy(idleTimeoutMs: Double(idleTimeoutSeconds) * 1000)
+    }
+}
+
 /// Who may touch a connection now. One thread at a time owns it: a worker while `busy`, epoll
 /// while `waiting` (armed one-shot, so its readiness goes to exactly one worker), the sweeper
 /// while `partial` (disarmed) or `expiring`.

@@ -25,7 +25,6 @@ final class ConnectionTable: Sendable {
         partials.withLock { $0[connection.fd] = connection }
     }
 
-    var count: Int { open.withLock { $0.count } }
     var hasPartials: Bool { partials.withLock { !$0.isEmpty } }
 
     /// Re-arms partial heads whose recheck time came, and closes those past their deadline.

@@ -28,7 +28,7 @@ struct EventLoop {
     ) {
         (self.options, self.state, self.poller, self.connections) = (options, state, poller, connections)
         self.responder = responder
-        policy = ConnectionPolicy(idleTimeoutMs: Double(options.idleTimeoutSeconds) * 1000)
+        policy = options.connectionPolicy
         keeper = ConnectionKeeper(poller: poller, connections: connections, policy: policy, state: state, log: options.log)
         gate = ConnectionGate(
             idleTimeoutSeconds: options.idleTimeoutSeconds, maxParamsBytes: options.maxParamsBytes, peers: options.peers,

@@ -115,7 +115,7 @@ public enum FastCGIServer {
 
         // This thread takes the signals and sweeps the connections between them: often while a
         // partial request head waits for a recheck, four times a second otherwise.
-        let policy = ConnectionPolicy(idleTimeoutMs: Double(options.idleTimeoutSeconds) * 1000)
+        let policy = options.connectionPolicy
         var nextIdleSweep = 0.0
         while true {
             let waitMs = connections.hasPartials ? 5 : 250

@@ -31,7 +31,6 @@ struct Poller: Sendable {
     /// another could serve); nil on EINTR.
     func next() -> UInt64? {
         var token: UInt64 = 0
-        var events: UInt32 = 0
-        return cfastcgi_epoll_wait(fd, &token, &events, 1, -1) == 1 ? token : nil
+        return cfastcgi_epoll_next(fd, &token) == 1 ? token : nil
     }
 }

@@ -18,6 +18,7 @@ int cfastcgi_epoll_create(void);
 int cfastcgi_epoll_arm(int epoll, int fd, uint64_t data, int registered);
 /// EPOLL_CTL_DEL.
 int cfastcgi_epoll_remove(int epoll, int fd);
-/// epoll_wait(2) into parallel arrays of user data and event bits; returns the count or -1.
-int cfastcgi_epoll_wait(int epoll, uint64_t *data, uint32_t *events, int capacity, int timeout_ms);
+/// Waits (without a timeout) for one readiness report and stores its user data; returns
+/// epoll_wait(2)'s count: 1, or -1 with errno set.
+int cfastcgi_epoll_next(int epoll, uint64_t *data);
 #endif
