@@ -48,3 +48,15 @@ void ccrypto_hmac_free(ccrypto_hmac *context) {
         OPENSSL_free(context);
     }
 }
+
+int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message, size_t length, uint8_t *digest) {
+    EVP_MAC_CTX *copy = EVP_MAC_CTX_dup(context->mac);
+    if (copy == NULL) {
+        return 0;
+    }
+    size_t written = 0;
+    int ok = EVP_MAC_update(copy, message, length) == 1 && EVP_MAC_final(copy, digest, &written, 32) == 1
+        && written == 32;
+    EVP_MAC_CTX_free(copy);
+    return ok;
+}

@@ -2,7 +2,8 @@ extension Config {
     /// Builds the configuration from environment variables, collecting every problem
     /// rather than stopping at the first, so one run of `check-config` shows them all.
     ///
-    /// - Parameter readFile: reads `APP_INBOX_API_KEY_FILE`; injected for tests.
+    /// - Parameter readFile: reads `APP_INBOX_API_KEY_FILE` and the signed identity key files;
+    ///   injected for tests.
     public static func load(
         environment env: [String: String],
         readFile: (String) throws -> [UInt8] = FileBytes.read
@@ -108,6 +109,7 @@ extension Config {
 
         config.resilience = ResilienceSettings(&reader)
         config.initScript = InitScriptSettings(&reader)
+        config.signedIdentity = SignedIdentitySettings(&reader, readFile: readFile, keys: &config.signedIdentityKeys)
 
         return reader.problems.isEmpty ? .success(config) : .failure(ConfigProblems(problems: reader.problems))
     }
@@ -134,7 +136,7 @@ extension Config {
             Setting("APP_INBOX_ALLOW_REMOTE_LISTEN", allowRemoteListen ? "1" : "0"),
             Setting("APP_INBOX_LOG_LEVEL", logLevel.rawValue),
             Setting("APP_INBOX_LOG_FORMAT", logFormat.rawValue),
-        ] + resilience.settings + initScript.settings
+        ] + resilience.settings + initScript.settings + signedIdentity.settings
     }
 
     /// The effective settings as `NAME=value` lines, with the key redacted (for `check-config`).

@@ -41,6 +41,15 @@ public struct Config: Sendable {
     public var resilience = ResilienceSettings()
     /// Languages, loader and flags of the `init.js` route.
     public var initScript = InitScriptSettings()
+    /// Signed identity tokens: where they come from and what they must claim.
+    public var signedIdentity = SignedIdentitySettings()
+    /// The keys read from `signedIdentity`'s files; nil when signed identity is off.
+    public var signedIdentityKeys: SignedIdentityKeys?
+
+    /// The verifier of signed identity tokens, when signed identity is on.
+    public var signedIdentityVerifier: SignedIdentity? {
+        signedIdentityKeys.map { SignedIdentity(keys: $0, settings: signedIdentity) }
+    }
 
     /// Creates the default configuration (no API key).
     public init() {}

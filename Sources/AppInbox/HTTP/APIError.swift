@@ -43,6 +43,11 @@ extension APIError {
         case invalidIdentity = "invalid_identity"
         /// 401: no identity: the user is not signed in.
         case unauthenticated
+        /// 401: the signed identity token has expired or is not valid yet.
+        case identityTokenExpired = "identity_token_expired"
+        /// 401: the signed identity token was refused (signature, algorithm, format, audience,
+        /// issuer, size or lifetime).
+        case invalidIdentityToken = "invalid_identity_token"
         /// 403: a cross-site request, or an Origin outside APP_INBOX_ALLOWED_ORIGINS.
         case crossSite = "cross_site"
         /// 404: no such route (or init.js without a site id).
@@ -82,6 +87,16 @@ extension APIError {
     /// 401: the web server passed no identity.
     public static let unauthenticated = APIError(
         status: 401, code: .unauthenticated, message: "No signed-in user: the web server passed no identity.")
+
+    /// 401: a signed identity token that was valid once, or will be; the site issues a new one.
+    static func identityTokenExpired(_ message: String) -> APIError {
+        APIError(status: 401, code: .identityTokenExpired, message: message)
+    }
+
+    /// 401: a signed identity token that is not acceptable; `message` says why, never echoing it.
+    static func invalidIdentityToken(_ message: String) -> APIError {
+        APIError(status: 401, code: .invalidIdentityToken, message: message)
+    }
 
     /// 404: no such route.
     public static let notFound = APIError(status: 404, code: .notFound, message: "No such route.")

@@ -15,6 +15,8 @@ public final class AppInboxService: Sendable {
     let keyFailures = ThrottledReport()
     /// The init script in every language, rendered once here; nil when `init.js` cannot be served.
     let initScripts: InitScriptCatalog?
+    /// The verifier of signed identity tokens (nil: off), replaced whole on reload.
+    let signedIdentity: ReadWriteLock<SignedIdentity?>
 
     /// The time for every time-based decision (cache, limits, breaker, cap, retries): an input,
     /// so that tests can run them on a virtual clock. The guards hold it.
@@ -34,6 +36,7 @@ public final class AppInboxService: Sendable {
         limiter = perMinute > 0 ? RateLimiter(perMinute: perMinute) : nil
         guards = UpstreamGuards(config: config, log: log, clock: clock, makeTransport: makeTransport)
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
+        signedIdentity = ReadWriteLock(config.signedIdentityVerifier)
     }
 
     /// A worker with its own transport and HMAC context; call on the worker's own thread.

@@ -8,7 +8,7 @@ extension AppInboxWorker {
         }
         let identity: ContactIdentity
         do {
-            identity = try ContactIdentity.read(from: request, params: config.identityParams)
+            identity = try self.identity(of: request)
         } catch {
             if error.code == .identityParamRepeated { service.reportRepeatedParam(error) }
             return .now(error.response)
@@ -32,6 +32,22 @@ extension AppInboxWorker {
         }
         // A cache hit has answered already.
         return deferral.reply
+    }
+
+    /// The identity the web server set in params; failing that, when signed identity is on, the
+    /// one a verified token vouches for (a server-set identity wins).
+    private func identity(of request: Request) throws(APIError) -> ContactIdentity {
+        do {
+            return try ContactIdentity.read(from: request, params: service.config.identityParams)
+        } catch where error.code == .unauthenticated {
+            guard let signed = service.signedIdentity.read({ $0 }) else { throw error }
+            do {
+                return try signed.identity(of: request, now: WallClock.seconds())
+            } catch where error.code == .invalidIdentityToken || error.code == .identityTokenExpired {
+                service.log.info("identity_token_refused", ["reason": error.message])
+                throw error
+            }
+        }
     }
 
     /// The identity's cache and rate-limit key, when either is on. Without a key the request

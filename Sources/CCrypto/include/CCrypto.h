@@ -20,4 +20,41 @@ int ccrypto_hmac_sha256(ccrypto_hmac *context, const uint8_t *message, size_t le
 /// Frees a context.
 void ccrypto_hmac_free(ccrypto_hmac *context);
 
+/// HMAC-SHA256 on a copy of the keyed `context`, so that many threads may share one context:
+/// the copy is made, used and freed inside the call. Returns 1 on success.
+int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message, size_t length, uint8_t *digest);
+
+/// 1 when `signature` is HMAC-SHA256(key, message), compared in constant time; 0 when not; -1
+/// when OpenSSL failed. Thread-safe (see ccrypto_hmac_sha256_copy).
+int ccrypto_hmac_sha256_verify(ccrypto_hmac *context, const uint8_t *message, size_t length, const uint8_t *signature,
+                               size_t signature_length);
+
+/// The public-key kinds that signed identity tokens use (RFC 7518 §3, RFC 8037).
+enum { CCRYPTO_UNSUPPORTED = 0, CCRYPTO_ED25519 = 1, CCRYPTO_P256 = 2, CCRYPTO_RSA = 3 };
+
+/// An Ed25519 public key from its 32 raw bytes (JWK `x`); NULL when malformed.
+EVP_PKEY *ccrypto_pkey_ed25519(const uint8_t *x, size_t length);
+
+/// A P-256 public key from its coordinates (JWK `x`, `y`, 32 bytes each); NULL unless the point
+/// lies on the curve.
+EVP_PKEY *ccrypto_pkey_p256(const uint8_t *x, size_t x_length, const uint8_t *y, size_t y_length);
+
+/// An RSA public key from its big-endian modulus and exponent (JWK `n`, `e`); NULL when malformed.
+EVP_PKEY *ccrypto_pkey_rsa(const uint8_t *n, size_t n_length, const uint8_t *e, size_t e_length);
+
+/// A public key from PEM (`-----BEGIN PUBLIC KEY-----`); NULL when it holds none.
+EVP_PKEY *ccrypto_pkey_from_pem(const uint8_t *pem, size_t length);
+
+/// The key's kind (CCRYPTO_*) and its size in bits.
+int ccrypto_pkey_kind(const EVP_PKEY *pkey, int *bits);
+
+/// Frees a key.
+void ccrypto_pkey_free(EVP_PKEY *pkey);
+
+/// 1 when `signature` signs `message` under `pkey` of `kind`: Ed25519 (EdDSA), P-256 with
+/// SHA-256 and a raw R ‖ S signature (ES256), or RSA PKCS #1 v1.5 with SHA-256 (RS256). 0 when it
+/// does not; -1 when OpenSSL failed. Thread-safe.
+int ccrypto_verify(EVP_PKEY *pkey, int kind, const uint8_t *message, size_t length, const uint8_t *signature,
+                   size_t signature_length);
+
 #endif

@@ -19,7 +19,8 @@ public enum JSONValue: Sendable, Equatable {
         return nil
     }
 
-    /// Parses a complete JSON text (RFC 8259); nil when it is not valid JSON.
+    /// Parses a complete JSON text (RFC 8259); nil when it is not valid JSON or an object names a
+    /// member twice.
     public static func parse(_ bytes: [UInt8]) -> JSONValue? {
         var parser = JSONParser(bytes: bytes)
         return parser.parseDocument()
@@ -86,7 +87,10 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
-            guard let value = parseValue() else { return nil }
+            // A name given twice is refused: RFC 8259 §4 leaves its meaning open, and a reader
+            // that kept the first while another kept the last would disagree on a signed claim
+            // (RFC 7515 §5.2 lets a JWS parser refuse it).
+            guard members[key] == nil, let value = parseValue() else { return nil }
             members[key] = value
             skipWhitespace()
             guard index < bytes.count else { return nil }

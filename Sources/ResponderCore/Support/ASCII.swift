@@ -10,6 +10,11 @@ public enum ASCII {
         }
     }
 
+    /// Space, tab, CR and LF: what surrounds values in headers and files.
+    public static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
+    }
+
     /// `text` without leading and trailing spaces, tabs, CRs and LFs (by scalar, so a combining
     /// mark after a space never hides the space).
     public static func trimmed(_ text: String) -> String {

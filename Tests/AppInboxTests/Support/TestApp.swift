@@ -12,14 +12,16 @@ final class TestApp: @unchecked Sendable {
     /// The worker that `get` uses; `makeWorker()` gives more, one per thread.
     let worker: AppInboxWorker
     private let env: [String: String]
+    private let files: [String: String]
 
     /// A responder configured by `env` (on top of the test key), its eSputnik answering `script`.
     init(
-        _ env: [String: String] = [:], upstream script: [ScriptedUpstream.Step] = [.now(Fixture.ok("tok"))],
-        clock: VirtualClock? = nil
+        _ env: [String: String] = [:], files: [String: String] = [:],
+        upstream script: [ScriptedUpstream.Step] = [.now(Fixture.ok("tok"))], clock: VirtualClock? = nil
     ) throws {
         self.env = ["APP_INBOX_LOG_LEVEL": "error"].merging(env) { _, new in new }
-        let config = try Fixture.config(self.env)
+        self.files = files
+        let config = try Fixture.config(self.env, files: files)
         let upstream = ScriptedUpstream(script, clock: clock)
         let time = clock.map { clock in PipelineClock(now: clock.now) } ?? .monotonic
         service = try AppInboxService(config: config, log: Log(level: config.logLevel), clock: time) { upstream.transport($0) }
@@ -30,8 +32,8 @@ final class TestApp: @unchecked Sendable {
     func makeWorker() throws -> AppInboxWorker { try service.makeWorker() }
 
     /// This app's configuration with `changes`, as a reload would read it.
-    func config(_ changes: [String: String]) throws -> Config {
-        try Fixture.config(env.merging(changes) { _, new in new })
+    func config(_ changes: [String: String], files: [String: String]? = nil) throws -> Config {
+        try Fixture.config(env.merging(changes) { _, new in new }, files: files ?? self.files)
     }
 
     /// A GET of the token route for a user the web server signed in by email.

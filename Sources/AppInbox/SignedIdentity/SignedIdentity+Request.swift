@@ -1,0 +1,90 @@
+extension SignedIdentity {
+    /// The identity of a request that carries no server-set identity param, from its token in
+    /// `Authorization: Bearer` or else in the configured cookie. These two headers are the only
+    /// client-supplied input ever read for identity, because the signature is what validates it.
+    ///
+    /// - Throws: `APIError` 401 `unauthenticated` when there is no token, 401
+    ///   `identity_token_expired` or `invalid_identity_token` when it is refused, 400
+    ///   `invalid_identity` when a signed claim is malformed.
+    func identity(of request: Request, now: Double) throws(APIError) -> ContactIdentity {
+        let claims: [String: JSONValue]
+        do {
+            guard let token = try Self.token(in: request, cookie: Array(settings.cookie.utf8)) else {
+                throw APIError(
+                    status: 401, code: .unauthenticated,
+                    message: "No signed-in user: no identity param, and no identity token in the cookie "
+                        + "\(settings.cookie) or in Authorization: Bearer.")
+            }
+            claims = try verify(token, now: now)
+        } catch let refusal as TokenRefusal {
+            throw refusal.apiError
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw TokenRefusal.invalid("it could not be read").apiError
+        }
+        do {
+            return try ContactIdentity.validated(
+                email: try Self.claim(claims, "email"), phone: try Self.claim(claims, "phone"),
+                externalCustomerId: try Self.claim(claims, "external_customer_id"))
+        } catch where error.code == .unauthenticated {
+            throw TokenRefusal.invalid("it carries no email, phone or external_customer_id claim").apiError
+        }
+    }
+
+    /// A string claim's bytes; nil when absent.
+    private static func claim(_ claims: [String: JSONValue], _ name: String) throws(APIError) -> [UInt8]? {
+        switch claims[name] {
+        case nil: return nil
+        case .string(let value)?: return Array(value.utf8)
+        default: throw TokenRefusal.invalid("its \(name) claim is not a string").apiError
+        }
+    }
+
+    /// The token: `Authorization: Bearer` when the request has one (a single-page app), else the
+    /// cookie; nil when neither. A cookie name sent twice is refused: a sibling subdomain can add
+    /// a cookie of the same name (cookie tossing), and neither copy can be told to be the site's.
+    static func token(in request: Request, cookie name: [UInt8]) throws(TokenRefusal) -> ArraySlice<UInt8>? {
+        if let authorization = request.param("HTTP_AUTHORIZATION"), let token = bearer(authorization) {
+            return token
+        }
+        guard let header = request.param("HTTP_COOKIE") else { return nil }
+        var found: ArraySlice<UInt8>?
+        for pair in header.split(separator: UInt8(ascii: ";")) {
+            let trimmed = trim(pair)
+            guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
+                trimmed[trimmed.startIndex..<equals].elementsEqual(name)
+            else { continue }
+            guard found == nil else {
+                throw .invalid("the cookie \(String(decoding: name, as: UTF8.self)) came more than once (set under two paths or domains?)")
+            }
+            var value = trim(trimmed[(equals + 1)...])
+            // RFC 6265 §4.1.1 lets a value be quoted.
+            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
+                value = value.dropFirst().dropLast()
+            }
+            found = value
+        }
+        return found.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// The credentials of `Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive); nil for
+    /// any other scheme, such as the Basic auth of a site's own staging password.
+    private static func bearer(_ header: [UInt8]) -> ArraySlice<UInt8>? {
+        let value = trim(header[...])
+        let scheme = Array("bearer".utf8)
+        guard value.count > scheme.count + 1,
+            zip(value, scheme).allSatisfy({ $0 | 0x20 == $1 }),
+            value[value.startIndex + scheme.count] == UInt8(ascii: " ")
+        else { return nil }
+        let token = trim(value[(value.startIndex + scheme.count)...])
+        return token.isEmpty ? nil : token
+    }
+
+    private static func trim(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var slice = bytes
+        while let first = slice.first, ASCII.isSpace(first) { slice = slice.dropFirst() }
+        while let last = slice.last, ASCII.isSpace(last) { slice = slice.dropLast() }
+        return slice
+    }
+}

@@ -1,0 +1,105 @@
+/// Signed identity, configured: the keys and the claims a token must carry. `verify` turns a
+/// token into the identity it vouches for. Immutable; a reload publishes a new one.
+public struct SignedIdentity: Sendable {
+    /// The keys tokens may be signed with.
+    public let keys: SignedIdentityKeys
+    /// The settings the keys came with (cookie, audience, issuer, lifetime).
+    public let settings: SignedIdentitySettings
+
+    /// How far clocks may disagree, in seconds, for `exp`, `nbf` and `iat`.
+    public static let leewaySeconds = 30.0
+
+    /// Pairs settings with the keys read from their files.
+    public init(keys: SignedIdentityKeys, settings: SignedIdentitySettings) {
+        self.keys = keys
+        self.settings = settings
+    }
+
+    /// The identity `token` vouches for, once its signature, algorithm, audience, issuer and
+    /// times check out at `now` (seconds since 1970).
+    ///
+    /// - Throws: `TokenRefusal`, or the 400 `APIError` of a claim that is signed but malformed.
+    func verify(_ token: ArraySlice<UInt8>, now: Double) throws(TokenRefusal) -> [String: JSONValue] {
+        let parsed = try IdentityToken(token)
+        let algorithm = try Self.algorithm(of: parsed.header)
+        let keyID: String?
+        switch parsed.header["kid"] {
+        case nil: keyID = nil
+        case .string(let id)?: keyID = id
+        default: throw .invalid("its kid is not a string")
+        }
+        let candidates = keys.candidates(algorithm: algorithm, keyID: keyID)
+        guard !candidates.isEmpty else {
+            throw .invalid("no configured key has alg \(algorithm.rawValue)\(keyID.map { " and kid \"\($0)\"" } ?? "")")
+        }
+        var failed = false
+        for key in candidates {
+            switch key.verifies(parsed.signingInput, signature: parsed.signature) {
+            case true?: try checkClaims(parsed.claims, now: now)
+                return parsed.claims
+            case false?: continue
+            case nil: failed = true
+            }
+        }
+        throw .invalid(failed ? "OpenSSL could not verify it" : "its signature does not verify")
+    }
+
+    /// The header's algorithm, when it is one a key may be bound to and nothing else in the
+    /// header asks for processing we do not do.
+    private static func algorithm(of header: [String: JSONValue]) throws(TokenRefusal) -> JWSAlgorithm {
+        guard let name = header["alg"]?.stringValue else { throw .invalid("its header has no alg") }
+        guard let algorithm = JWSAlgorithm(rawValue: name) else {
+            throw .invalid("alg \"\(name)\" is not accepted (HS256, EdDSA, ES256 or RS256)")
+        }
+        // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand; we
+        // understand none.
+        if header["crit"] != nil { throw .invalid("its header has crit, and no extension is supported") }
+        return algorithm
+    }
+
+    /// `exp` (required), `nbf`, `iat`, `aud` and `iss` (RFC 7519 §4.1), with the leeway.
+    private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(TokenRefusal) {
+        let leeway = Self.leewaySeconds
+        guard let expiry = try Self.time(claims, "exp") else { throw .invalid("it has no exp claim") }
+        if now > expiry + leeway { throw .expired("it expired at \(Self.spelled(expiry))") }
+        if let notBefore = try Self.time(claims, "nbf"), now + leeway < notBefore {
+            throw .expired("it is valid only from \(Self.spelled(notBefore))")
+        }
+        let maxAge = Double(settings.maxAgeSeconds)
+        if let issued = try Self.time(claims, "iat") {
+            if now + leeway < issued { throw .expired("it was issued in the future, at \(Self.spelled(issued))") }
+            if expiry - issued > maxAge {
+                throw .invalid("it lives longer than APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S (\(settings.maxAgeSeconds) s) from its iat")
+            }
+        }
+        if expiry - now > maxAge + leeway {
+            throw .invalid("its exp lies more than APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S (\(settings.maxAgeSeconds) s) ahead")
+        }
+        let audience = settings.audience
+        switch claims["aud"] {
+        case .string(let value)? where value.utf8.elementsEqual(audience.utf8): break
+        case .array(let values)? where values.contains(where: { $0.stringValue?.utf8.elementsEqual(audience.utf8) == true }): break
+        case nil: throw .invalid("it has no aud claim (\"\(audience)\" is expected)")
+        default: throw .invalid("its aud is not \"\(audience)\"")
+        }
+        if let issuer = settings.issuer {
+            guard let value = claims["iss"]?.stringValue, value.utf8.elementsEqual(issuer.utf8) else {
+                throw .invalid("its iss is not \"\(issuer)\"")
+            }
+        }
+    }
+
+    /// A NumericDate claim (RFC 7519 §2); nil when absent.
+    private static func time(_ claims: [String: JSONValue], _ name: String) throws(TokenRefusal) -> Double? {
+        switch claims[name] {
+        case nil: return nil
+        case .number(let seconds)? where seconds.isFinite: return seconds
+        default: throw .invalid("its \(name) is not a number of seconds")
+        }
+    }
+
+    /// Seconds since 1970 as logs and messages show them.
+    private static func spelled(_ seconds: Double) -> String {
+        seconds.magnitude < 1e15 ? String(Int64(seconds)) : String(seconds)
+    }
+}

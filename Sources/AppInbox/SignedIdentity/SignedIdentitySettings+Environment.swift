@@ -1,0 +1,72 @@
+import CCrypto
+
+extension SignedIdentitySettings {
+    /// Reads the `APP_INBOX_SIGNED_IDENTITY_*` variables; `keys` are the keys read from the
+    /// files, nil when signed identity is off or a file is wrong (a problem says which).
+    init(_ reader: inout EnvironmentReader, readFile: (String) throws -> [UInt8], keys: inout SignedIdentityKeys?) {
+        var settings = SignedIdentitySettings()
+        settings.keysFile = reader.string("APP_INBOX_SIGNED_IDENTITY_KEYS")
+        settings.secretFile = reader.string("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE")
+        if let cookie = reader.string("APP_INBOX_SIGNED_IDENTITY_COOKIE") {
+            if cookie.utf8.allSatisfy(Self.isCookieNameByte) {
+                settings.cookie = cookie
+            } else {
+                reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_COOKIE", "must be a cookie name (letters, digits and !#$%&'*+-.^_`|~)"))
+            }
+        }
+        if let audience = reader.string("APP_INBOX_SIGNED_IDENTITY_AUDIENCE") { settings.audience = audience }
+        settings.issuer = reader.string("APP_INBOX_SIGNED_IDENTITY_ISSUER")
+        reader.integer("APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S", in: 60...31_536_000, into: &settings.maxAgeSeconds)
+        self = settings
+        keys = nil
+        guard isOn else { return }
+
+        var loaded: [VerificationKey] = []
+        if let path = keysFile {
+            do {
+                loaded += try SignedIdentityKeys.parse(file: try Self.read(path, readFile))
+            } catch {
+                reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_KEYS", "\(path): \(error)"))
+            }
+        }
+        if let path = secretFile {
+            do {
+                let secret = try Self.read(path, readFile)
+                let trimmed = secret.drop { ASCII.isSpace($0) }.reversed().drop { ASCII.isSpace($0) }.reversed()
+                loaded.append(try VerificationKey.secret(Array(trimmed), id: nil))
+            } catch {
+                reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE", "\(path): \(error)"))
+            }
+        }
+        if !reader.hasProblem("APP_INBOX_SIGNED_IDENTITY_KEYS"), !reader.hasProblem("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE") {
+            keys = SignedIdentityKeys(loaded)
+        }
+    }
+
+    private static func read(_ path: String, _ readFile: (String) throws -> [UInt8]) throws(KeyProblem) -> [UInt8] {
+        do {
+            return try readFile(path)
+        } catch {
+            throw KeyProblem("cannot read it: \(error)")
+        }
+    }
+
+    /// RFC 6265 §4.1.1: a cookie name is an RFC 7230 token.
+    private static func isCookieNameByte(_ byte: UInt8) -> Bool {
+        ASCII.isNameByte(byte) || "!#$%&'*+-.^`|~".utf8.contains(byte)
+    }
+
+    /// This type's rows of `Config.settings`; all apply on reload, the key files re-read.
+    var settings: [Setting] {
+        [
+            Setting(
+                "APP_INBOX_SIGNED_IDENTITY_KEYS", keysFile ?? "", shown: keysFile ?? (isOn ? "(none)" : "(signed identity off)"),
+                reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE", secretFile ?? "", shown: secretFile ?? "(none)", reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_COOKIE", cookie, reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_AUDIENCE", audience, reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_ISSUER", issuer ?? "", shown: issuer ?? "(not checked)", reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S", String(maxAgeSeconds), reloadable: true),
+        ]
+    }
+}
