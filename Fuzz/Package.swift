@@ -7,7 +7,7 @@ import PackageDescription
 // never reach the product build; scripts/fuzz builds it with -sanitize=fuzzer,address, which
 // instruments every Swift module, AppInbox included.
 
-let fuzzTargets = ["fuzz-json", "fuzz-identity", "fuzz-language", "fuzz-query", "fuzz-envfile", "fuzz-etag", "fuzz-request"]
+let fuzzTargets = ["fuzz-json", "fuzz-identity", "fuzz-language", "fuzz-query", "fuzz-envfile", "fuzz-etag", "fuzz-request", "fuzz-jwt"]
 
 let package = Package(
     name: "AppInboxFuzz",

@@ -5,7 +5,8 @@ import Testing
 @Suite("APIError.response")
 struct APIErrorTests {
     static let all: [APIError] = [
-        .invalidIdentity("The email is malformed."), .unauthenticated, .notFound, .methodNotAllowed(allow: "GET, POST"),
+        .invalidIdentity("The email is malformed."), .unauthenticated, .identityTokenExpired("The identity token expired."),
+        .invalidIdentityToken("The identity token was refused: its signature does not verify."), .notFound, .methodNotAllowed(allow: "GET, POST"),
         .upstreamRejected, .upstreamAuthFailed, .badUpstreamResponse, .upstreamUnavailable(),
         .upstreamUnavailable(retryAfter: 12), .upstreamTimeout,
     ]
@@ -31,7 +32,7 @@ struct APIErrorTests {
     @Test func theCatalogIsTheContract() {
         #expect(
             APIError.Code.allCases.map(\.rawValue) == [
-                "invalid_identity", "unauthenticated", "cross_site", "not_found", "method_not_allowed", "rate_limited",
+                "invalid_identity", "unauthenticated", "identity_token_expired", "invalid_identity_token", "cross_site", "not_found", "method_not_allowed", "rate_limited",
                 "identity_param_repeated", "upstream_rejected", "upstream_auth_failed", "bad_upstream_response",
                 "upstream_unavailable", "upstream_timeout",
             ])
@@ -40,6 +41,7 @@ struct APIErrorTests {
     @Test func statusesAndCodesOfTheContract() {
         let expected: [(APIError, Int, String)] = [
             (.invalidIdentity("x"), 400, "invalid_identity"), (.unauthenticated, 401, "unauthenticated"),
+            (.identityTokenExpired("x"), 401, "identity_token_expired"), (.invalidIdentityToken("x"), 401, "invalid_identity_token"),
             (.notFound, 404, "not_found"), (.methodNotAllowed(allow: "GET"), 405, "method_not_allowed"),
             (.upstreamRejected, 502, "upstream_rejected"), (.upstreamAuthFailed, 502, "upstream_auth_failed"),
             (.badUpstreamResponse, 502, "bad_upstream_response"), (.upstreamUnavailable(), 503, "upstream_unavailable"),

@@ -34,12 +34,14 @@ struct SettingsTableTests {
         }
     }
 
-    @Test func theUpstreamSettingsAreTheReloadableOnes() throws {
+    @Test func theUpstreamAndSignedIdentitySettingsAreTheReloadableOnes() throws {
         let reloadable = try Fixture.config().settings.filter(\.reloadable).map(\.variable)
         #expect(
             reloadable == [
                 "APP_INBOX_API_KEY", "APP_INBOX_TOKEN_URL", "APP_INBOX_CA_FILE", "APP_INBOX_CONNECT_TIMEOUT_MS",
-                "APP_INBOX_TIMEOUT_MS",
+                "APP_INBOX_TIMEOUT_MS", "APP_INBOX_SIGNED_IDENTITY_KEYS", "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE",
+                "APP_INBOX_SIGNED_IDENTITY_COOKIE", "APP_INBOX_SIGNED_IDENTITY_AUDIENCE", "APP_INBOX_SIGNED_IDENTITY_ISSUER",
+                "APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S",
             ])
     }
 

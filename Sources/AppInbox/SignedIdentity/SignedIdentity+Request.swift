@@ -6,7 +6,7 @@ extension SignedIdentity {
     /// - Throws: `APIError` 401 `unauthenticated` when there is no token, 401
     ///   `identity_token_expired` or `invalid_identity_token` when it is refused, 400
     ///   `invalid_identity` when a signed claim is malformed.
-    func identity(of request: Request, now: Double) throws(APIError) -> ContactIdentity {
+    public func identity(of request: Request, now: Double) throws(APIError) -> ContactIdentity {
         let claims: [String: JSONValue]
         do {
             guard let token = try Self.token(in: request, cookie: Array(settings.cookie.utf8)) else {
