@@ -10,12 +10,23 @@ local turn = 0
 -- would send it (POST, that Authorization header, a JSON body), for the stand-in's own ceiling.
 local direct = os.getenv("BENCH_DIRECT_AUTH")
 
+-- BENCH_TOKENS set (a file of signed identity tokens): requests sign in with the identity cookie,
+-- which the responder verifies, instead of the header, each token in turn.
+local tokens = nil
+if os.getenv("BENCH_TOKENS") then
+  tokens = {}
+  for line in io.lines(os.getenv("BENCH_TOKENS")) do tokens[#tokens + 1] = line end
+  identities = #tokens
+end
+
 function init(args)
   for i = 0, identities - 1 do
     local email = "user" .. i .. "@example.com"
     if direct then
       prepared[i] = wrk.format("POST", nil, { ["Authorization"] = direct, ["Content-Type"] = "application/json" },
         '{"email":"' .. email .. '"}')
+    elseif tokens then
+      prepared[i] = wrk.format("GET", nil, { ["Cookie"] = "app_inbox_identity=" .. tokens[i + 1] })
     else
       prepared[i] = wrk.format("GET", nil, { ["X-Bench-Email"] = email })
     end

@@ -60,3 +60,8 @@ int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message
     EVP_MAC_CTX_free(copy);
     return ok;
 }
+
+int ccrypto_sha256(const uint8_t *message, size_t length, uint8_t *digest) {
+    unsigned int written = 0;
+    return EVP_Digest(message, length, digest, &written, EVP_sha256(), NULL) == 1 && written == 32;
+}

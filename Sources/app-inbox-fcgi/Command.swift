@@ -66,14 +66,18 @@ enum Command {
         switch Config.load(environment: environment) {
         case .success(var config):
             if let threads = arguments.threads { config.threads = threads }
-            var keyFiles = environment["APP_INBOX_API_KEY_FILE"].map { [$0] } ?? []
+            var secretFiles = environment["APP_INBOX_API_KEY_FILE"].map { [($0, "the API key")] } ?? []
             if let path = arguments.envFile, !keyFromProcess, environment["APP_INBOX_API_KEY"]?.isEmpty == false {
-                keyFiles.append(path)  // the key came from the env file
+                secretFiles.append((path, "the API key"))  // the key came from the env file
             }
-            for path in keyFiles where FileBytes.isWorldReadable(path) {
+            // Whoever reads an HS256 secret can sign in as any user.
+            if let path = config.signedIdentity.secretFile { secretFiles.append((path, "the signed identity secret")) }
+            if let path = config.signedIdentity.keysFile, config.signedIdentityKeys?.keys.contains(where: { $0.algorithm == .hs256 }) == true {
+                secretFiles.append((path, "an HS256 signed identity secret"))
+            }
+            for (path, what) in secretFiles where FileBytes.isWorldReadable(path) {
                 printError(
-                    "app-inbox-fcgi: warning: \(path) holds the API key and every local user can read it; "
-                        + "chmod o-rwx \(path)")
+                    "app-inbox-fcgi: warning: \(path) holds \(what) and every local user can read it; chmod o-rwx \(path)")
             }
             return config
         case .failure(let failure):

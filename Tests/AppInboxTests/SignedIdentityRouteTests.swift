@@ -79,6 +79,19 @@ struct SignedIdentityRouteTests {
         #expect(app.upstream.calls.isEmpty)
     }
 
+    @Test func aSecondCookieHeaderIsRefused() throws {
+        // nginx passes each Cookie: line as a param of its own; libfcgi answers the first only.
+        let app = try Self.app()
+        let answer = app.worker.respond(
+            to: Request(orderedParams: [
+                ("REQUEST_URI", "/app-inbox/token"), ("HTTP_COOKIE", "theme=dark"),
+                ("HTTP_COOKIE", "app_inbox_identity=\(Self.token("alice@example.com"))"),
+            ]))
+        #expect(answer.status == 401)
+        #expect(JSONValue.parse(answer.body)?["message"]?.stringValue?.contains("more than one Cookie header") == true)
+        #expect(app.upstream.calls.isEmpty)
+    }
+
     @Test func withSignedIdentityOffTheCookieIsIgnored() throws {
         let app = try TestApp()
         let answer = app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=\(Self.token("alice@example.com"))"])

@@ -234,6 +234,51 @@ struct SignedIdentityTests {
     }
 }
 
+/// The tokens already verified: only times are checked again, and only verified tokens count.
+@Suite("Verified tokens")
+struct VerifiedTokensTests {
+    static let now = SignedIdentityTests.now
+
+    @Test func aRememberedTokenStillExpires() throws {
+        let verifier = try SignedIdentityTests.verifier()
+        let token = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)[...]
+        #expect(try verifier.identity(ofToken: token, now: Self.now).email == "a@example.com")
+        #expect(verifier.verified.count == 1)
+        #expect(try verifier.identity(ofToken: token, now: Self.now + 3600).email == "a@example.com")
+        #expect(throws: APIError.self) { try verifier.identity(ofToken: token, now: Self.now + 3600 + 31) }
+        #expect(throws: APIError.self) { try verifier.identity(ofToken: token, now: Self.now - 31) }
+    }
+
+    @Test func refusedTokensAreNotRemembered() throws {
+        let verifier = try SignedIdentityTests.verifier()
+        var forged = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)
+        forged[forged.count - 2] ^= 0x01
+        for _ in 0..<2 {
+            #expect(throws: APIError.self) { try verifier.identity(ofToken: forged[...], now: Self.now) }
+        }
+        #expect(verifier.verified.count == 0)
+    }
+
+    @Test func newKeysForgetWhatTheOldOnesVerified() throws {
+        let token = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)[...]
+        let before = try SignedIdentityTests.verifier()
+        _ = try before.identity(ofToken: token, now: Self.now)
+        let rotated = try SignedIdentityTests.verifier(jwks: TokenMinter(secret: "another-secret-of-at-least-32-bytes!!").jwk(kid: "k9"))
+        #expect(throws: APIError.self) { try rotated.identity(ofToken: token, now: Self.now) }
+    }
+
+    @Test func theOldestIsForgottenBeyondTheCapacity() throws {
+        let tokens = VerifiedTokens()
+        let entry = VerifiedTokens.Entry(identity: ContactIdentity(email: "a@example.com"), expiry: 0, validFrom: nil)
+        let digests = (0...VerifiedTokens.capacity).map { VerifiedTokens.digest(Array("token-\($0)".utf8)[...])! }
+        for digest in digests { tokens.remember(digest, entry) }
+        #expect(tokens.count == VerifiedTokens.capacity)
+        #expect(tokens.entry(digests[0]) == nil)
+        #expect(tokens.entry(digests[1]) != nil)
+        #expect(tokens.entry(digests.last!) != nil)
+    }
+}
+
 /// Base64url as JWS uses it: unpadded, and one spelling per byte string.
 @Suite("Base64URL")
 struct Base64URLTests {

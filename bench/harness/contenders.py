@@ -12,7 +12,7 @@ from pathlib import Path
 
 from stack import FASTCGI_PARAMS, child_pids, free_port, wait_for_port
 
-from . import API_KEY, BENCH, EXCHANGE_IDENTITIES, HIT_IDENTITIES, LATENCY_MS, TOKEN_BODY
+from . import API_KEY, BENCH, EXCHANGE_IDENTITIES, HIT_IDENTITIES, LATENCY_MS, TOKEN_BODY, signed
 
 PHP_SCRIPT = BENCH / "php" / "token.php"
 C_SOURCE = BENCH / "c-responder" / "responder.c"
@@ -42,6 +42,8 @@ class ContenderSpec:
     args: tuple = ()          # more arguments for the responder
     pool: int = None          # nginx's upstream keepalive pool; None: half the worker count
     idle: int = 0             # then hold this many idle kept connections (bench/harness/idle.py)
+    signed: str = None        # users sign in with a signed identity cookie of this algorithm
+    cold: bool = False        # … a new token each time, so that each is verified in full
 
     @property
     def mode(self):
@@ -62,6 +64,15 @@ CONTENDERS = {spec.key: spec for spec in [
                   args=("--flush",)),
     ContenderSpec("app-hit-keep", "app-inbox-fcgi, cache hit", "app", True, "fixed", cache=True),
     ContenderSpec("app-hit-nokeep", "app-inbox-fcgi, cache hit", "app", False, "fixed", cache=True),
+    # The same cache hit with the user in a signed identity cookie that the responder verifies
+    # (README.md "Signed identity") instead of a param the front nginx sets.
+    ContenderSpec("app-hit-signed-hs256", "app-inbox-fcgi, cache hit, HS256 cookie", "app", True, "fixed", cache=True,
+                  signed="HS256"),
+    ContenderSpec("app-hit-signed-eddsa", "app-inbox-fcgi, cache hit, EdDSA cookie", "app", True, "fixed", cache=True,
+                  signed="EdDSA"),
+    # Every request with a token not seen before: the full verification's cost per algorithm.
+    *[ContenderSpec(f"app-hit-signed-{alg.lower()}-cold", f"app-inbox-fcgi, cache hit, {alg} cookie, each token new",
+                    "app", True, "fixed", cache=True, signed=alg, cold=True) for alg in ("HS256", "EdDSA", "ES256", "RS256")],
     # nginx's keepalive pool at least the concurrency, as the README recommends now that a kept
     # connection costs the responder a descriptor, not a thread: connections are really kept.
     # The responder runs its default, one worker per core; the C ceiling its best, --threads.
@@ -152,6 +163,10 @@ class Contender:
     def launch(self, procs, directory, upstream, binaries):
         raise NotImplementedError
 
+    def wrk_env(self):
+        """More environment for bench/wrk.lua (BENCH_TOKENS: sign in with these cookies)."""
+        return {}
+
     def listen_args(self):
         return ["--listen", f"127.0.0.1:{self.fcgi_port}", "--threads", str(self.threads), *self.spec.args]
 
@@ -194,9 +209,17 @@ class CContender(Contender):
 
 
 class AppContender(Contender):
+    tokens = None
+
     def launch(self, procs, directory, upstream, binaries):
-        return procs.start([str(binaries.app), *self.listen_args()], directory / "responder.log",
-                           env=upstream.app_env(self.upstream, cache=self.spec.cache))
+        env = upstream.app_env(self.upstream, cache=self.spec.cache)
+        if self.spec.signed:
+            extra, self.tokens = signed.prepare(self.spec.signed, self.identities, directory, cold=self.spec.cold)
+            env = {**env, **extra}
+        return procs.start([str(binaries.app), *self.listen_args()], directory / "responder.log", env=env)
+
+    def wrk_env(self):
+        return {"BENCH_TOKENS": str(self.tokens)} if self.tokens else {}
 
 
 class PhpContender(Contender):

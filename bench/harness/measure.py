@@ -20,15 +20,16 @@ WRK_SCRIPT = BENCH / "wrk.lua"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-def wrk(port, connections, seconds, identities, wrk_threads, raw_log, direct=None):
+def wrk(port, connections, seconds, identities, wrk_threads, raw_log, direct=None, extra_env=None):
     """wrk with bench/wrk.lua rotating `identities` signed-in users; its BENCH-RESULT as a dict,
     with req/s and the socket errors summed. wrk's own output is appended to `raw_log`. `direct`
-    (a URL and an Authorization header) asks the eSputnik stand-in itself instead."""
+    (a URL and an Authorization header) asks the eSputnik stand-in itself instead; `extra_env`
+    reaches bench/wrk.lua (BENCH_TOKENS)."""
     threads = max(1, min(wrk_threads, connections))
     url = direct[0] if direct else f"http://127.0.0.1:{port}/app-inbox/token"
     argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
             "-s", str(WRK_SCRIPT), url]
-    env = dict(os.environ, BENCH_IDENTITIES=str(identities))
+    env = dict(os.environ, BENCH_IDENTITIES=str(identities), **(extra_env or {}))
     if direct:
         env["BENCH_DIRECT_AUTH"] = direct[1]
     result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=seconds + 60)

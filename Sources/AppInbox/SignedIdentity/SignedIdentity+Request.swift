@@ -7,44 +7,31 @@ extension SignedIdentity {
     ///   `identity_token_expired` or `invalid_identity_token` when it is refused, 400
     ///   `invalid_identity` when a signed claim is malformed.
     public func identity(of request: Request, now: Double) throws(APIError) -> ContactIdentity {
-        let claims: [String: JSONValue]
+        let found: ArraySlice<UInt8>?
         do {
-            guard let token = try Self.token(in: request, cookie: Array(settings.cookie.utf8)) else {
-                throw APIError(
-                    status: 401, code: .unauthenticated,
-                    message: "No signed-in user: no identity param, and no identity token in the cookie "
-                        + "\(settings.cookie) or in Authorization: Bearer.")
-            }
-            claims = try verify(token, now: now)
-        } catch let refusal as TokenRefusal {
-            throw refusal.apiError
-        } catch let error as APIError {
-            throw error
+            found = try Self.token(in: request, cookie: Array(settings.cookie.utf8))
         } catch {
-            throw TokenRefusal.invalid("it could not be read").apiError
+            throw error.apiError
         }
-        do {
-            return try ContactIdentity.validated(
-                email: try Self.claim(claims, "email"), phone: try Self.claim(claims, "phone"),
-                externalCustomerId: try Self.claim(claims, "external_customer_id"))
-        } catch where error.code == .unauthenticated {
-            throw TokenRefusal.invalid("it carries no email, phone or external_customer_id claim").apiError
+        guard let token = found else {
+            throw APIError(
+                status: 401, code: .unauthenticated,
+                message: "No signed-in user: no identity param, and no identity token in the cookie "
+                    + "\(settings.cookie) or in Authorization: Bearer.")
         }
-    }
-
-    /// A string claim's bytes; nil when absent.
-    private static func claim(_ claims: [String: JSONValue], _ name: String) throws(APIError) -> [UInt8]? {
-        switch claims[name] {
-        case nil: return nil
-        case .string(let value)?: return Array(value.utf8)
-        default: throw TokenRefusal.invalid("its \(name) claim is not a string").apiError
-        }
+        return try identity(ofToken: token, now: now)
     }
 
     /// The token: `Authorization: Bearer` when the request has one (a single-page app), else the
     /// cookie; nil when neither. A cookie name sent twice is refused: a sibling subdomain can add
     /// a cookie of the same name (cookie tossing), and neither copy can be told to be the site's.
+    ///
+    /// A header sent twice is refused as well: nginx passes each `Cookie:` line as a param of its
+    /// own, libfcgi answers only the first, and the duplicate in the second would go unseen.
     static func token(in request: Request, cookie name: [UInt8]) throws(TokenRefusal) -> ArraySlice<UInt8>? {
+        for (param, header) in [("HTTP_AUTHORIZATION", "Authorization"), ("HTTP_COOKIE", "Cookie")] where request.occurrences(param) > 1 {
+            throw .invalid("the request has more than one \(header) header")
+        }
         if let authorization = request.param("HTTP_AUTHORIZATION"), let token = bearer(authorization) {
             return token
         }

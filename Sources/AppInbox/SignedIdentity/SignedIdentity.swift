@@ -9,10 +9,62 @@ public struct SignedIdentity: Sendable {
     /// How far clocks may disagree, in seconds, for `exp`, `nbf` and `iat`.
     public static let leewaySeconds = 30.0
 
+    /// Tokens already verified under these keys and settings.
+    let verified = VerifiedTokens()
+
     /// Pairs settings with the keys read from their files.
     public init(keys: SignedIdentityKeys, settings: SignedIdentitySettings) {
         self.keys = keys
         self.settings = settings
+    }
+
+    /// The identity `token` vouches for at `now`: from `verified` when this token checked out
+    /// before (its times are checked again), else checked in full and remembered.
+    ///
+    /// - Throws: the refusal as an `APIError` (401), or the 400 of a signed but malformed claim.
+    func identity(ofToken token: ArraySlice<UInt8>, now: Double) throws(APIError) -> ContactIdentity {
+        let digest = VerifiedTokens.digest(token)
+        if let digest, let known = verified.entry(digest) {
+            if now > known.expiry + Self.leewaySeconds {
+                throw TokenRefusal.expired("it expired at \(Self.spelled(known.expiry))").apiError
+            }
+            if let from = known.validFrom, now + Self.leewaySeconds < from {
+                throw TokenRefusal.expired("it is valid only from \(Self.spelled(from))").apiError
+            }
+            return known.identity
+        }
+        let claims: [String: JSONValue]
+        do {
+            claims = try verify(token, now: now)
+        } catch {
+            throw error.apiError
+        }
+        let identity = try Self.identity(claims)
+        if let digest, case .number(let expiry)? = claims["exp"] {
+            let from = [claims["nbf"], claims["iat"]].compactMap { value -> Double? in
+                if case .number(let seconds)? = value { return seconds }
+                return nil
+            }.max()
+            verified.remember(digest, .init(identity: identity, expiry: expiry, validFrom: from))
+        }
+        return identity
+    }
+
+    /// The identity a verified token's claims name, validated as identity params are.
+    private static func identity(_ claims: [String: JSONValue]) throws(APIError) -> ContactIdentity {
+        func claim(_ name: String) throws(APIError) -> [UInt8]? {
+            switch claims[name] {
+            case nil: return nil
+            case .string(let value)?: return Array(value.utf8)
+            default: throw TokenRefusal.invalid("its \(name) claim is not a string").apiError
+            }
+        }
+        do {
+            return try ContactIdentity.validated(
+                email: try claim("email"), phone: try claim("phone"), externalCustomerId: try claim("external_customer_id"))
+        } catch where error.code == .unauthenticated {
+            throw TokenRefusal.invalid("it carries no email, phone or external_customer_id claim").apiError
+        }
     }
 
     /// The identity `token` vouches for, once its signature, algorithm, audience, issuer and

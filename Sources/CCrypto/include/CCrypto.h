@@ -29,6 +29,9 @@ int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message
 int ccrypto_hmac_sha256_verify(ccrypto_hmac *context, const uint8_t *message, size_t length, const uint8_t *signature,
                                size_t signature_length);
 
+/// Writes SHA-256(message) to `digest` (32 bytes); returns 1 on success.
+int ccrypto_sha256(const uint8_t *message, size_t length, uint8_t *digest);
+
 /// The public-key kinds that signed identity tokens use (RFC 7518 §3, RFC 8037).
 enum { CCRYPTO_UNSUPPORTED = 0, CCRYPTO_ED25519 = 1, CCRYPTO_P256 = 2, CCRYPTO_RSA = 3 };
 
