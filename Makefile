@@ -70,6 +70,9 @@ static: deps
 	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) --product app-inbox-fcgi
 	@if ldd $(STATIC_BIN) | grep libswift; then echo "$(STATIC_BIN) needs the Swift runtime" >&2; exit 1; fi
 
+# The issuers a site pastes into its login code (README "Signed identity", "Shared hosting").
+SIGNED_IDENTITY_EXAMPLES := $(wildcard $(addprefix examples/signed-identity/*.,md php js py))
+
 # Copies the example configs into $(1), with the binary's path rewritten for PREFIX.
 define copy-examples
 	install -d $(1)/nginx
@@ -85,6 +88,8 @@ dist: static
 	install -m 644 INSTALL README.md man/app-inbox-fcgi.8 dist/$(DIST_NAME)/
 	install -d dist/$(DIST_NAME)/docs && install -m 644 docs/*.md dist/$(DIST_NAME)/docs/
 	$(call copy-examples,dist/$(DIST_NAME))
+	install -d dist/$(DIST_NAME)/examples/signed-identity
+	install -m 644 $(SIGNED_IDENTITY_EXAMPLES) dist/$(DIST_NAME)/examples/signed-identity/
 	tar -C dist --owner=0 --group=0 --sort=name -czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
 	@echo "dist/$(DIST_NAME).tar.gz"
 
@@ -106,6 +111,8 @@ install: static
 	$(REPREFIX) systemd/app-inbox-fcgi.socket > $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.socket
 	chmod 644 $(DESTDIR)$(MANDIR)/man8/app-inbox-fcgi.8 $(DESTDIR)$(UNITDIR)/app-inbox-fcgi.*
 	$(call copy-examples,$(DESTDIR)$(DOCDIR)/examples)
+	install -d $(DESTDIR)$(DOCDIR)/examples/signed-identity
+	install -m 644 $(SIGNED_IDENTITY_EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/signed-identity/
 	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:

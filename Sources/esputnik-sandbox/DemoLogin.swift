@@ -5,8 +5,10 @@ import ResponderCore
 /// needs no other process. Demo only: fixed users, no passwords for the cookie sign-in.
 ///
 /// - `/_demo/login?email=E&lang=xx` (GET or a POSTed form): sets a session cookie signed with
-///   HMAC-SHA256 under a per-process key, then redirects to `/` (keeping `lang`).
-/// - `/_demo/logout`: clears the cookie, redirects to `/`.
+///   HMAC-SHA256 under a per-process key, then redirects to `/` (keeping `lang`). Given the
+///   identity secret, it also sets the signed identity cookie that app-inbox-fcgi verifies
+///   (README.md "Signed identity"), as examples/signed-identity/ shows a site doing at login.
+/// - `/_demo/logout`: clears the cookies, redirects to `/`.
 /// - `/_demo/session`: nginx's `auth_request` target; always 204, with `X-Inbox-Email` when the
 ///   request carries a valid session cookie or HTTP Basic auth `E:demo` (the README's curl lines).
 ///   The token route then gets no identity for a visitor who is not signed in and answers its own
@@ -18,14 +20,21 @@ struct DemoLogin: Sendable {
     static let password = "demo"
     static let cookieName = "demo_session"
 
+    /// The signed identity cookie and how long its token lives.
+    static let identityCookieName = "app_inbox_identity"
+    static let identityLifetimeSeconds = 3600
+
     private let secret: [UInt8]
+    /// The HS256 secret shared with app-inbox-fcgi, when the demo runs in signed identity mode.
+    private let identitySecret: [UInt8]?
 
     /// Draws the cookie-signing key; cookies do not outlive the process.
-    init() {
+    init(identitySecret: [UInt8]? = nil) {
         var bytes = [UInt8](repeating: 0, count: 32)
         // Without randomness the demo could not sign anything safely; there is nothing to fall back to.
         precondition(RAND_bytes(&bytes, Int32(bytes.count)) == 1, "RAND_bytes failed")
         secret = bytes
+        self.identitySecret = identitySecret
     }
 
     /// Answers `/_demo/…` paths.
@@ -39,11 +48,23 @@ struct DemoLogin: Sendable {
                 return plain(400, "unknown demo user; use one of \(Self.users.sorted().joined(separator: ", "))")
             }
             guard let signed = signature(email) else { return plain(500, "cannot sign the session cookie") }
-            let cookie = "\(Self.cookieName)=\(email):\(signed); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"
-            return redirect(lang: form["lang"], cookie: cookie)
+            var cookies = ["\(Self.cookieName)=\(email):\(signed); Path=/; HttpOnly; SameSite=Lax; Max-Age=86400"]
+            if let identitySecret {
+                guard let token = Self.identityToken(email: email, secret: identitySecret) else {
+                    return plain(500, "cannot sign the identity token")
+                }
+                // Secure is left out only because the demo is plain HTTP on 127.0.0.1.
+                cookies.append(
+                    "\(Self.identityCookieName)=\(token); Path=/app-inbox/; HttpOnly; SameSite=Lax; "
+                        + "Max-Age=\(Self.identityLifetimeSeconds)")
+            }
+            return redirect(lang: form["lang"], cookies: cookies)
         case "/_demo/logout":
-            return redirect(
-                lang: form["lang"], cookie: "\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
+            var cookies = ["\(Self.cookieName)=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"]
+            if identitySecret != nil {
+                cookies.append("\(Self.identityCookieName)=; Path=/app-inbox/; HttpOnly; SameSite=Lax; Max-Age=0")
+            }
+            return redirect(lang: form["lang"], cookies: cookies)
         case "/_demo/session":
             var headers: [Response.Header] = [.init("Cache-Control", "no-store")]
             if let email = signedInUser(request) { headers.append(.init("X-Inbox-Email", email)) }
@@ -95,6 +116,23 @@ struct DemoLogin: Sendable {
         return Hex.encode(digest)
     }
 
+    /// An HS256 identity token for `email` (RFC 7515 compact form), valid for an hour: what a
+    /// site's backend issues at login; nil when OpenSSL fails.
+    static func identityToken(email: String, secret: [UInt8], now: Int = Int(WallClock.seconds())) -> String? {
+        var claims = Array(#"{"email":"#.utf8)
+        JSONString.append(email, to: &claims)
+        claims += Array(#","aud":"app-inbox","iat":\#(now),"exp":\#(now + identityLifetimeSeconds)}"#.utf8)
+        let input = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(claims)
+        var digest = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let message = Array(input.utf8)
+        let result = secret.withUnsafeBytes { key in
+            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
+        }
+        guard result != nil, length == 32 else { return nil }
+        return input + "." + Base64URL.encode(digest)
+    }
+
     private func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {
         let (a, b) = (Array(lhs.utf8), Array(rhs.utf8))
         guard a.count == b.count else { return false }
@@ -102,14 +140,16 @@ struct DemoLogin: Sendable {
     }
 
     /// 303 to the demo page, keeping a two-letter `lang` (anything else is dropped, not echoed).
-    private func redirect(lang: String?, cookie: String) -> Response {
+    private func redirect(lang: String?, cookies: [String]) -> Response {
         var location = "/"
         if let lang, lang.utf8.count == 2, lang.utf8.allSatisfy({ (0x61...0x7A).contains($0) }) {
             location += "?lang=" + lang
         }
         return Response(
             status: 303,
-            headers: [.init("Location", location), .init("Set-Cookie", cookie), .init("Cache-Control", "no-store")])
+            headers: [.init("Location", location)] + cookies.map { .init("Set-Cookie", $0) } + [
+                .init("Cache-Control", "no-store")
+            ])
     }
 
     private func plain(_ status: Int, _ text: String) -> Response {

@@ -17,11 +17,12 @@ final class Sandbox: Sendable {
     let contacts: Set<[UInt8]>
     let state = Locked(State())
     /// The `make run` demo site's sign-in (`/_demo/…`).
-    let demoLogin = DemoLogin()
+    let demoLogin: DemoLogin
 
-    init(apiKeys: Set<String>, contacts: Set<[UInt8]>) {
+    init(apiKeys: Set<String>, contacts: Set<[UInt8]>, identitySecret: [UInt8]? = nil) {
         self.apiKeys = apiKeys
         self.contacts = contacts
+        demoLogin = DemoLogin(identitySecret: identitySecret)
     }
 
     func respond(to request: Request) -> Response {

@@ -2,15 +2,18 @@ import FastCGI
 import Glibc
 import ResponderCore
 
-/// `esputnik-sandbox --listen ADDR [--threads N] --api-key KEY [--contacts FILE]`
+/// `esputnik-sandbox --listen ADDR [--threads N] --api-key KEY [--contacts FILE] [--identity-secret FILE]`
 enum SandboxCommand {
     static let usage = """
         Usage: esputnik-sandbox --listen ADDR [--threads N] [--api-key KEY]... [--contacts FILE]
+                               [--identity-secret FILE]
 
         A stand-in for eSputnik's token endpoint (POST /v1/auth/contact/token), served over
         FastCGI behind nginx, for tests, benchmarks and the demo. The key may also come from
         SANDBOX_API_KEY. The contacts file lists known emails, phones or external ids, one a line.
         Control routes: /_sandbox/fault?kind=…, /_sandbox/requests, /_sandbox/reset (see README.md).
+        With --identity-secret, the demo's sign-in (/_demo/login) also sets the signed identity
+        cookie, an HS256 token under that file's secret, as a site's application would.
 
         """
 
@@ -20,6 +23,7 @@ enum SandboxCommand {
         // More than one key: eSputnik accepts old and new keys while a site rotates them.
         var apiKeys = Set(getenv("SANDBOX_API_KEY").map { [String(cString: $0)] } ?? [])
         var contactsPath: String?
+        var identitySecretPath: String?
         var remaining = arguments[...]
         while let option = remaining.popFirst() {
             if option == "--help" || option == "-h" {
@@ -34,6 +38,7 @@ enum SandboxCommand {
                 threads = count
             case "--api-key": apiKeys.insert(value)
             case "--contacts": contactsPath = value
+            case "--identity-secret": identitySecretPath = value
             default: return fail("unknown option '\(option)'")
             }
         }
@@ -50,6 +55,14 @@ enum SandboxCommand {
                 return fail("--contacts: cannot read \(contactsPath): \(error)")
             }
         }
+        var identitySecret: [UInt8]?
+        if let identitySecretPath {
+            do {
+                identitySecret = Array(ASCII.trimmed(String(decoding: try FileBytes.read(identitySecretPath), as: UTF8.self)).utf8)
+            } catch {
+                return fail("--identity-secret: cannot read \(identitySecretPath): \(error)")
+            }
+        }
         let log = Log(level: .info, format: .text)
         let socket: ListenSocket
         if let listen {
@@ -64,7 +77,7 @@ enum SandboxCommand {
         } else {
             return fail("--listen is required")
         }
-        let sandbox = Sandbox(apiKeys: apiKeys, contacts: contacts)
+        let sandbox = Sandbox(apiKeys: apiKeys, contacts: contacts, identitySecret: identitySecret)
         let stop = FastCGIServer.run(.init(socket: socket, threads: threads, shutdownGraceSeconds: 1, log: log)) {
             { request in .now(sandbox.respond(to: request)) }
         }

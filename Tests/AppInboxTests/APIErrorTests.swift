@@ -32,7 +32,8 @@ struct APIErrorTests {
     @Test func theCatalogIsTheContract() {
         #expect(
             APIError.Code.allCases.map(\.rawValue) == [
-                "invalid_identity", "unauthenticated", "identity_token_expired", "invalid_identity_token", "cross_site", "not_found", "method_not_allowed", "rate_limited",
+                "invalid_identity", "unauthenticated", "identity_token_expired", "invalid_identity_token", "cross_site", "not_found",
+                "method_not_allowed", "rate_limited",
                 "identity_param_repeated", "upstream_rejected", "upstream_auth_failed", "bad_upstream_response",
                 "upstream_unavailable", "upstream_timeout",
             ])

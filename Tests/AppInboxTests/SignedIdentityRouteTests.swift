@@ -116,10 +116,11 @@ struct SignedIdentityRouteTests {
                 "APP_INBOX_SIGNED_IDENTITY_KEYS": "/missing.json", "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE": "/short",
                 "APP_INBOX_SIGNED_IDENTITY_COOKIE": "a b", "APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S": "5",
             ]), files: ["/short": "tooshort\n"])
-        #expect(problems.map(\.variable).sorted() == [
-            "APP_INBOX_SIGNED_IDENTITY_COOKIE", "APP_INBOX_SIGNED_IDENTITY_KEYS", "APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S",
-            "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE",
-        ])
+        #expect(
+            problems.map(\.variable).sorted() == [
+                "APP_INBOX_SIGNED_IDENTITY_COOKIE", "APP_INBOX_SIGNED_IDENTITY_KEYS", "APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S",
+                "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE",
+            ])
         #expect(problems.contains { $0.description.contains("at least 32 bytes; this one has 8") })
     }
 
@@ -128,7 +129,8 @@ struct SignedIdentityRouteTests {
         let config = try Fixture.config(["APP_INBOX_SIGNED_IDENTITY_SECRET_FILE": "/s"], files: ["/s": "  \(secret)\n"])
         let verifier = try #require(config.signedIdentityVerifier)
         #expect(throws: Never.self) {
-            try verifier.verify(Array(TokenMinter(secret: secret).token(email: "a@example.com", now: WallClock.seconds()).utf8)[...], now: WallClock.seconds())
+            try verifier.verify(
+                Array(TokenMinter(secret: secret).token(email: "a@example.com", now: WallClock.seconds()).utf8)[...], now: WallClock.seconds())
         }
     }
 }

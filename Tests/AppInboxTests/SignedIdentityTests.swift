@@ -72,10 +72,11 @@ struct SignedIdentityTests {
     /// RFC 8037 appendix A.4: Ed25519 over a payload that is a sentence, not claims, so checked
     /// at the key.
     @Test func rfc8037Ed25519Vector() throws {
-        let key = try SignedIdentityKeys.parse(file: Array(#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.utf8))[0]
+        let key = try SignedIdentityKeys.parse(file: Array(#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.utf8))[
+            0]
         #expect(key.algorithm == .edDSA)
         let input = Array("eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc".utf8)
-        let signature = Base64URL.decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg".utf8)!
+        let signature = Base64URL.decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")!
         #expect(key.verifies(input[...], signature: signature) == true)
         #expect(key.verifies((input + [0x2E])[...], signature: signature) == false)
         #expect(key.verifies(input[...], signature: Array(signature.dropLast())) == false)
@@ -83,13 +84,14 @@ struct SignedIdentityTests {
 
     /// RFC 7520 §4.4: HS256 with a kid.
     @Test func rfc7520VectorIsFoundByItsKid() throws {
-        let jwks = #"{"keys":[{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#
+        let jwks =
+            #"{"keys":[{"kty":"oct","kid":"018c0ae5-4d9b-471b-bfd6-eef314bc7037","use":"sig","alg":"HS256","k":"hJtXIZ2uSN5kbQfbtTNWbpdmhkV8FJG-Onbc6mxCcYg"}]}"#
         let key = try SignedIdentityKeys.parse(file: Array(jwks.utf8))[0]
         let token = Array(
             ("eyJhbGciOiJIUzI1NiIsImtpZCI6IjAxOGMwYWU1LTRkOWItNDcxYi1iZmQ2LWVlZjMxNGJjNzAzNyJ9."
                 + "SXTigJlzIGEgZGFuZ2Vyb3VzIGJ1c2luZXNzLCBGcm9kbywgZ29pbmcgb3V0IHlvdXIgZG9vci4gWW91IHN0ZXAgb250byB0aGUgcm9hZCwgYW5kIGlmIHlvdSBk"
                 + "b24ndCBrZWVwIHlvdXIgZmVldCwgdGhlcmXigJlzIG5vIGtub3dpbmcgd2hlcmUgeW91IG1pZ2h0IGJlIHN3ZXB0IG9mZiB0by4").utf8)
-        let signature = Base64URL.decode("s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0".utf8)!
+        let signature = Base64URL.decode("s0h6KThzkfBBBkLspW1h84VsJZFTsPPqMDA7g1Md7p0")!
         #expect(key.verifies(token[...], signature: signature) == true)
         #expect(SignedIdentityKeys([key]).candidates(algorithm: .hs256, keyID: "018c0ae5-4d9b-471b-bfd6-eef314bc7037").count == 1)
         #expect(SignedIdentityKeys([key]).candidates(algorithm: .hs256, keyID: "other").isEmpty)
@@ -208,12 +210,24 @@ struct SignedIdentityTests {
         (#"{"keys":[]}"#, "the JWKS lists no keys"),
         (#"{"kty":"oct","k":"c2hvcnQ"}"#, "an HS256 secret needs at least 32 bytes; this one has 5"),
         (#"{"kty":"oct","alg":"RS256","k":"c2hvcnQ"}"#, "key 1 is a secret: its alg can only be HS256"),
-        (#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#, #"key 1 holds a private key ("d"); give the public part only"#),
+        (
+            #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}"#,
+            #"key 1 holds a private key ("d"); give the public part only"#
+        ),
         (#"{"kty":"OKP","crv":"Ed25519","alg":"ES256","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#, "key 1 is a key for EdDSA, not ES256"),
-        (#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}"#, "key 1 is not a valid public key"),
-        (#"{"kty":"RSA","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp"}"#, "key 1 is a 384-bit RSA key; at least 2048 bits are needed"),
+        (
+            #"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU"}"#,
+            "key 1 is not a valid public key"
+        ),
+        (
+            #"{"kty":"RSA","e":"AQAB","n":"ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp"}"#,
+            "key 1 is a 384-bit RSA key; at least 2048 bits are needed"
+        ),
         (#"{"kty":"oct","use":"enc","k":"c2hvcnQ"}"#, #"key 1 has use "enc", not "sig""#),
-        (#"{"keys":[{"kty":"oct","kid":"a","k":"YS10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyEh"},{"kty":"oct","kid":"a","k":"YS10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyEh"}]}"#, #"two keys have the kid "a""#),
+        (
+            #"{"keys":[{"kty":"oct","kid":"a","k":"YS10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyEh"},{"kty":"oct","kid":"a","k":"YS10ZXN0LXNlY3JldC1vZi1hdC1sZWFzdC0zMi1ieXRlcyEh"}]}"#,
+            #"two keys have the kid "a""#
+        ),
         ("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n", "the PEM file is not a valid public key"),
         ("not json", "is neither a JWKS (JSON with \"keys\"), a JWK nor a PEM public key"),
     ])
@@ -286,13 +300,13 @@ struct Base64URLTests {
         let all = (0...255).map { UInt8($0) }
         for length in 0...64 {
             let bytes = Array(all[0..<length])
-            #expect(Base64URL.decode(Base64URL.encode(bytes).utf8) == bytes)
+            #expect(Base64URL.decode(Base64URL.encode(bytes)) == bytes)
         }
         #expect(Base64URL.encode([0xFB, 0xFF, 0xBF]) == "-_-_")
     }
 
     @Test(arguments: ["Zg==", "Zm9v\n", "+/+/", "Z", "Zh", "Zm9=", "Zm9vYh"])
     func refusesPaddingOtherAlphabetsAndNonCanonicalSpellings(_ text: String) {
-        #expect(Base64URL.decode(text.utf8) == nil)
+        #expect(Base64URL.decode(text) == nil)
     }
 }

@@ -1,21 +1,30 @@
 """The Apache deploys of README "Deploy", each through a real Apache (Debian's apache2) with the
 example files from apache/: mod_proxy_fcgi to a running responder, mod_fcgid spawning it, the
-shared-hosting .htaccess (plain CGI and mod_fcgid) with the `make dist` binary, and that binary
-without a Swift toolchain. Routing must answer the same under nginx, mod_proxy_fcgi and mod_fcgid,
-although they fill SCRIPT_NAME and PATH_INFO differently."""
+shared-hosting .htaccess (plain CGI and mod_fcgid) with the `make dist` binary, its signed-identity
+variant behind a PHP-session login run by php-cgi, and that binary without a Swift toolchain.
+Routing must answer the same under nginx, mod_proxy_fcgi and mod_fcgid, although they fill
+SCRIPT_NAME and PATH_INFO differently."""
 
+import base64
+import http.cookiejar
+import json
 import os
 import re
+import secrets
 import shutil
+import ssl
 import subprocess
 import tarfile
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from apache import Apache, apache_user, example
-from stack import API_KEY, APP_BIN, ROOT, App, http_request
+from apache import Apache, apache_user, example, give_to_apache
+from stack import API_KEY, APP_BIN, ROOT, App, http_request, make_tls
 
 USER, PASSWORD = "alice@example.com", "secret"  # in the htpasswd file App writes
 TOKEN = re.compile(r"sbx-alice@example\.com-\d+")
@@ -33,9 +42,9 @@ def settings(sandbox):
     }
 
 
-def get(port, path, method="GET", auth=(USER, PASSWORD), headers=None):
+def get(port, path, method="GET", auth=(USER, PASSWORD), headers=None, tls=None):
     """One request, as USER unless `auth` says otherwise; returns (status, headers, body)."""
-    answer = http_request(port, path, method=method, headers=headers, basic=auth)
+    answer = http_request(port, path, method=method, headers=headers, basic=auth, tls=tls)
     return answer.status, answer.headers, answer.body
 
 
@@ -317,6 +326,312 @@ def test_shared_hosting_env_file_and_binary_cannot_be_fetched(shared):
         assert API_KEY.encode() not in body and status in (403, 404), (path, status)
 
 
+# ---- Shared hosting with signed identity: a PHP-session site, php-cgi, the kit's variant -----------
+
+PHP_CGI = Path("/usr/lib/cgi-bin/php")  # Debian's php-cgi, where its Apache configuration points
+COOKIE = "app_inbox_identity"
+
+# The site's own PHP: a password check that stands in for the site's, and README "Shared
+# hosting"'s lines (RECIPE) where the login succeeds, in every page, and at logout. PRIVATE is
+# the account's directory outside the web root that holds issue.php and the secret.
+RECIPE = """require_once 'PRIVATE/issue.php';
+if (isset($_SESSION['user_email'])) {
+    app_inbox_set_identity_cookie(app_inbox_identity_token(['email' => $_SESSION['user_email']],
+        trim(file_get_contents('PRIVATE/identity-secret'))));
+}
+"""
+SITE_PAGES = {
+    "login.php": """<?php
+declare(strict_types=1);
+session_start();
+$email = (string) ($_POST['email'] ?? '');
+if ($email !== 'alice@example.com' || ($_POST['password'] ?? '') !== 'secret') {
+    http_response_code(403);
+    exit("wrong password\\n");
+}
+session_regenerate_id(true);
+$_SESSION['user_email'] = $email;
+""" + RECIPE + """echo "signed in\\n";
+""",
+    # Any page of the site: renews the cookie while the session lasts.
+    "index.php": """<?php
+declare(strict_types=1);
+session_start();
+""" + RECIPE + """echo isset($_SESSION['user_email']) ? "hello\\n" : "signed out\\n";
+""",
+    "logout.php": """<?php
+declare(strict_types=1);
+session_start();
+$_SESSION = [];
+session_destroy();
+require_once 'PRIVATE/issue.php';
+app_inbox_clear_identity_cookie();
+echo "signed out\\n";
+""",
+}
+
+# How a host runs PHP as its account's own program: php-cgi through mod_actions (Debian's
+# php-cgi.conf) where scripts run as CGI, through FcgidWrapper where the host has mod_fcgid.
+PHP_HOSTING = {
+    "cgi": """
+    ScriptAlias /cgi-bin/ /usr/lib/cgi-bin/
+    <Directory "/usr/lib/cgi-bin">
+        Options +ExecCGI
+        Require all granted
+    </Directory>
+    <FilesMatch "\\.php$">
+        SetHandler application/x-httpd-php
+    </FilesMatch>
+    Action application/x-httpd-php /cgi-bin/php
+    SetEnv PHP_INI_SCAN_DIR ":{ini}"
+""",
+    "fcgid": """
+    <Directory "{htdocs}">
+        Options +ExecCGI
+    </Directory>
+    <FilesMatch "\\.php$">
+        SetHandler fcgid-script
+    </FilesMatch>
+    FcgidWrapper {php} .php
+    FcgidInitialEnv PHP_INI_SCAN_DIR ":{ini}"
+""",
+}
+
+
+def processes_with_environment(entry):
+    """PIDs of processes whose environment holds `entry` (NAME=value)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if entry.encode() in (proc / "environ").read_bytes().split(b"\0"):
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module", params=["cgi", "fcgid"])
+def php_site(request, workdir, sandbox):
+    """A PHP-session site on shared hosting with the kit's signed-identity variant, as README
+    "Shared hosting" sets it up: the site's PHP (php-cgi, run as the host runs it) signs the user
+    in and sets the cookie; the responder (a copy of the binary under test, with the kit's
+    app-inbox.cgi, signed-identity/.htaccess and signed-identity/app-inbox.env) verifies it. The
+    secret and issue.php lie outside the web root, owned by the user scripts run as (suEXEC's
+    account user; Apache's user here), mode 600. HTTPS, since the cookie is Secure."""
+    if not os.access(PHP_CGI, os.X_OK):
+        pytest.fail(f"{PHP_CGI} is missing: apt-get install php-cgi (scripts/install-deps --test)")
+    root = Path(workdir) / f"apache-php-{request.param}"
+    private_dir(root)
+    _, cert, key = make_tls(private_dir(root / "tls"))
+    home = private_dir(root / "home")
+    private = home / "app-inbox-private"
+    private.mkdir(mode=0o700)
+    secret = private / "identity-secret"
+    secret.write_text(base64.b64encode(secrets.token_bytes(48)).decode() + "\n")  # openssl rand -base64 48
+    shutil.copy(ROOT / "examples/signed-identity/issue.php", private)
+    sessions = private_dir(root / "php-sessions")
+    ini = private_dir(root / "php")
+    (ini / "test.ini").write_text(f'session.save_path = "{sessions}"\n')
+    for path in (private, secret, private / "issue.php", sessions):
+        give_to_apache(path)
+    for path in (secret, private / "issue.php"):
+        os.chmod(path, 0o600)
+    os.chmod(sessions, 0o700)
+    htdocs = private_dir(root / "htdocs")  # public_html
+    for name, text in SITE_PAGES.items():
+        (htdocs / name).write_text(text.replace("PRIVATE", str(private)))
+    site = private_dir(htdocs / "app-inbox")
+    shutil.copy(APP_BIN, site / "app-inbox-fcgi")
+    shutil.copy(ROOT / "apache/shared-hosting/app-inbox.cgi", site)
+    (site / ".htaccess").write_text(example("shared-hosting/signed-identity/.htaccess"))
+    env_file = site / "app-inbox.env"
+    env_file.write_text(example("shared-hosting/signed-identity/app-inbox.env", [
+        ("replace-with-your-esputnik-api-key", API_KEY),
+        ("/home/USER/app-inbox-private/identity-secret", secret)])
+        + "".join(f"{name}={value}\n" for name, value in settings(sandbox).items()
+                  if name != "APP_INBOX_EMAIL_PARAM"))
+    give_to_apache(env_file)
+    os.chmod(env_file, 0o600)
+    hosting = PHP_HOSTING[request.param].format(ini=ini, php=PHP_CGI, htdocs=htdocs)
+    body = f"""
+    SSLEngine on
+    SSLCertificateFile "{cert}"
+    SSLCertificateKeyFile "{key}"
+{hosting}"""
+    modules = ["ssl", "cgid", "actions"] if request.param == "cgi" else ["ssl", "fcgid"]
+    server = Apache(root, body, modules=modules)
+    server.kind = request.param
+    server.binary = site / "app-inbox-fcgi"
+    server.site = site
+    server.secret = secret.read_text().strip()
+    server.tls = root / "tls" / "ca.pem"
+    yield server
+    server.stop()
+    marker = f"PHP_INI_SCAN_DIR=:{ini}"
+    deadline = time.monotonic() + 10
+    while (processes_running(server.binary) or processes_with_environment(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not processes_running(server.binary), "responders left running after Apache stopped"
+    assert not processes_with_environment(marker), "php-cgi left running after Apache stopped"
+
+
+class Browser:
+    """A client that keeps cookies as a browser does: Secure ones over HTTPS only, each sent only
+    under its Path, an expired one deleted."""
+
+    def __init__(self, server):
+        self.base = f"https://127.0.0.1:{server.port}"
+        self.jar = http.cookiejar.CookieJar()
+        context = ssl.create_default_context(cafile=str(server.tls))
+        self.opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
+                                                  urllib.request.HTTPCookieProcessor(self.jar))
+
+    def open(self, path, form=None, headers=None):
+        """One request; returns (status, headers, body) for every status."""
+        data = urllib.parse.urlencode(form).encode() if form is not None else None
+        request = urllib.request.Request(self.base + path, data=data, headers=headers or {})
+        try:
+            with self.opener.open(request, timeout=30) as response:
+                return response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                return error.code, error.headers, error.read()
+
+    def cookie(self, name):
+        return next((cookie for cookie in self.jar if cookie.name == name), None)
+
+    def token(self):
+        """The token route as the page's init script calls it: (status, JSON body)."""
+        status, headers, body = self.open("/app-inbox/token")
+        assert headers.get("Content-Type") == "application/json", (status, body)
+        return status, json.loads(body)
+
+
+def log_in(server):
+    browser = Browser(server)
+    status, headers, body = browser.open("/login.php", {"email": USER, "password": PASSWORD})
+    assert (status, body) == (200, b"signed in\n"), (status, body, server.error_log()[-3000:])
+    return browser, headers
+
+
+def test_shared_hosting_readme_recipe_is_what_the_site_pages_run():
+    """README "Shared hosting" shows the lines these tests' PHP pages run, with the account's paths."""
+    shown = RECIPE.replace("PRIVATE", "/home/USER/app-inbox-private")
+    readme = (ROOT / "README.md").read_text()
+    assert "".join(f"   {line}\n" for line in shown.splitlines()) in readme
+    assert "   app_inbox_clear_identity_cookie();\n" in readme
+    for name in ("signed-identity/.htaccess", "signed-identity/app-inbox.env"):
+        assert f"apache/shared-hosting/{name}" in readme, name
+    assert "/home/USER/app-inbox-private/identity-secret" in example("shared-hosting/signed-identity/app-inbox.env")
+
+
+def test_shared_hosting_php_session_login_signs_in_to_the_token_route(php_site, sandbox):
+    browser = Browser(php_site)
+    status, body = browser.token()
+    assert (status, body["error"]) == (401, "unauthenticated"), php_site.error_log()[-3000:]
+    assert browser.open("/login.php", {"email": USER, "password": "wrong"})[0] == 403
+    assert browser.cookie(COOKIE) is None
+
+    browser, headers = log_in(php_site)
+    [set_cookie] = [value for value in headers.get_all("Set-Cookie") if value.startswith(COOKIE + "=")]
+    attributes = {part.strip().split("=")[0].lower(): part.strip() for part in set_cookie.split(";")[1:]}
+    assert attributes["path"] == "path=/app-inbox/" and attributes["samesite"] == "SameSite=Lax", set_cookie
+    assert {"secure", "httponly", "expires"} <= attributes.keys() and "domain" not in attributes, set_cookie
+    assert browser.cookie("PHPSESSID") is not None
+
+    status, body = browser.token()
+    assert status == 200 and TOKEN.fullmatch(body["token"]), (status, body, php_site.error_log()[-3000:])
+    assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}']
+
+    # The session, not the cookie, is what the site trusts: without the cookie the token route
+    # answers 401, and the next page of the site sets it again.
+    browser.jar.clear("127.0.0.1", "/app-inbox/", COOKIE)
+    assert browser.token()[0] == 401
+    assert browser.open("/index.php")[2] == b"hello\n"
+    status, body = browser.token()
+    assert status == 200 and TOKEN.fullmatch(body["token"]), (status, body)
+
+    # Logout clears the cookie with the session; the site's pages no longer set it.
+    assert browser.open("/logout.php")[:3:2] == (200, b"signed out\n")
+    assert browser.cookie(COOKIE) is None
+    assert browser.open("/index.php")[2] == b"signed out\n"
+    assert browser.cookie(COOKIE) is None
+    status, body = browser.token()
+    assert (status, body["error"]) == (401, "unauthenticated"), (status, body)
+    assert len(sandbox.requests()) == 2
+    if php_site.kind == "fcgid":
+        assert processes_running(php_site.binary), "mod_fcgid keeps the responder running"
+    else:
+        assert not processes_running(php_site.binary), "a CGI request ends its process"
+
+
+def test_shared_hosting_php_session_tampered_cookie_is_refused(php_site, sandbox):
+    browser, _ = log_in(php_site)
+    token = browser.cookie(COOKIE).value
+    header, claims, signature = token.split(".")
+    padded = claims + "=" * (-len(claims) % 4)
+    decoded = json.loads(base64.urlsafe_b64decode(padded))
+    assert decoded["email"] == USER and decoded["aud"] == "app-inbox"
+    victim = base64.urlsafe_b64encode(json.dumps(decoded | {"email": "victim@example.com"}).encode())
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for forged in (f"{header}.{victim.rstrip(b'=').decode()}.{signature}", f"{header}.{claims}.{flipped}"):
+        answer = http_request(php_site.port, "/app-inbox/token", tls=php_site.tls,
+                              headers={"Cookie": f"PHPSESSID=x; {COOKIE}={forged}"})
+        assert answer.status == 401 and answer.json()["error"] == "invalid_identity_token", answer
+    assert sandbox.requests() == []
+    answer = http_request(php_site.port, "/app-inbox/token", tls=php_site.tls, headers={"Cookie": f"{COOKIE}={token}"})
+    assert answer.status == 200 and TOKEN.fullmatch(answer.json()["token"]), answer
+
+
+def test_shared_hosting_signed_identity_bearer_needs_cgipassauth(php_site, sandbox):
+    """Apache hands Authorization to CGI and mod_fcgid programs only with CGIPassAuth On, the
+    commented line of the kit's .htaccess: without it a Bearer token never arrives."""
+    browser, _ = log_in(php_site)
+    bearer = {"Authorization": "Bearer " + browser.cookie(COOKIE).value}
+    answer = http_request(php_site.port, "/app-inbox/token", tls=php_site.tls, headers=bearer)
+    assert answer.status == 401 and answer.json()["error"] == "unauthenticated", answer
+    htaccess = php_site.site / ".htaccess"
+    shipped = htaccess.read_text()
+    assert "\n#CGIPassAuth On\n" in shipped
+    htaccess.write_text(shipped.replace("\n#CGIPassAuth On\n", "\nCGIPassAuth On\n"))
+    try:
+        answer = http_request(php_site.port, "/app-inbox/token", tls=php_site.tls, headers=bearer)
+    finally:
+        htaccess.write_text(shipped)
+    assert answer.status == 200 and TOKEN.fullmatch(answer.json()["token"]), (answer, php_site.error_log()[-3000:])
+
+
+def test_shared_hosting_signed_identity_routes_and_files(php_site, sandbox):
+    """Without a password init.js and healthz answer; status only to the server itself (here
+    127.0.0.1); the secret, issue.php, the env file and the binary cannot be fetched, and a
+    secret uploaded into the directory by mistake answers 403 as well."""
+    status, headers, _ = get(php_site.port, "/app-inbox/init.js?lang=en", auth=None, tls=php_site.tls)
+    assert status == 200 and headers["content-type"].startswith("application/javascript"), php_site.error_log()
+    assert get(php_site.port, "/app-inbox/healthz", auth=None, tls=php_site.tls)[::2] == (200, b"ok\n")
+    status, _, body = get(php_site.port, "/app-inbox/status", auth=None, tls=php_site.tls)
+    assert status == 200 and b'"workers"' in body
+    misplaced = php_site.site / "identity-secret"
+    misplaced.write_text(php_site.secret + "\n")
+    try:
+        for path in ("/app-inbox/app-inbox.env", "/app-inbox/app-inbox-fcgi", "/app-inbox/.htaccess",
+                     "/app-inbox/identity-secret", "/app-inbox/app-inbox.env?x=1"):
+            status, _, body = get(php_site.port, path, auth=None, tls=php_site.tls)
+            assert status == 403, (path, status)
+            assert php_site.secret.encode() not in body and API_KEY.encode() not in body, path
+    finally:
+        misplaced.unlink()
+    # The web root is htdocs/; the secret and issue.php lie in ../home/app-inbox-private/.
+    for path in ("/app-inbox-private/identity-secret", "/home/app-inbox-private/identity-secret",
+                 "/../home/app-inbox-private/issue.php", "/app-inbox/identity-secret",
+                 "/app-inbox/%2e%2e/%2e%2e/home/app-inbox-private/identity-secret"):
+        status, _, body = get(php_site.port, path, auth=None, tls=php_site.tls)
+        assert status in (400, 403, 404) and php_site.secret.encode() not in body, (path, status)
+        assert b"app_inbox_identity_token" not in body, path
+    assert "every local user can read" not in php_site.error_log()
+    assert sandbox.requests() == []
+
+
 # ---- The release tarball ------------------------------------------------------------------------
 
 SYSTEM_LIBRARIES = {"libfcgi.so.0", "libcurl.so.4", "libcrypto.so.3", "libssl.so.3", "libstdc++.so.6",
@@ -327,6 +642,9 @@ def test_dist_tarball_holds_the_binary_examples_and_install_text(dist):
     for name in ("app-inbox-fcgi", "INSTALL", "README.md", "app-inbox-fcgi.8", "nginx/app-inbox.conf",
                  "apache/app-inbox-proxy.conf", "apache/app-inbox-fcgid.conf", "apache/shared-hosting/.htaccess",
                  "apache/shared-hosting/app-inbox.cgi", "apache/shared-hosting/app-inbox.env",
+                 "apache/shared-hosting/signed-identity/.htaccess",
+                 "apache/shared-hosting/signed-identity/app-inbox.env", "examples/signed-identity/issue.php",
+                 "examples/signed-identity/README.md",
                  "systemd/app-inbox-fcgi.service", "systemd/app-inbox-fcgi.socket", "docs/SECURITY.md",
                  "docs/PITFALLS.md", "docs/ARCHITECTURE.md"):
         assert (dist / name).is_file(), name

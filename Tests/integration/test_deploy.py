@@ -55,6 +55,7 @@ def test_make_install_honours_prefix_and_destdir(installed):
     examples = installed / "usr/share/doc/app-inbox-fcgi/examples"
     for name in ("nginx/app-inbox.conf", "apache/app-inbox-proxy.conf", "apache/app-inbox-fcgid.conf",
                  "apache/shared-hosting/.htaccess", "apache/shared-hosting/app-inbox.cgi",
+                 "apache/shared-hosting/signed-identity/.htaccess", "signed-identity/issue.php",
                  "systemd/app-inbox-fcgi.service", "systemd/app-inbox-fcgi.socket"):
         assert (examples / name).is_file(), name
     fcgid = (examples / "apache/app-inbox-fcgid.conf").read_text()

@@ -39,11 +39,11 @@ extension AppInboxWorker {
     private func identity(of request: Request) throws(APIError) -> ContactIdentity {
         do {
             return try ContactIdentity.read(from: request, params: service.config.identityParams)
-        } catch where error.code == .unauthenticated {
+        } catch  where error.code == .unauthenticated {
             guard let signed = service.signedIdentity.read({ $0 }) else { throw error }
             do {
                 return try signed.identity(of: request, now: WallClock.seconds())
-            } catch where error.code == .invalidIdentityToken || error.code == .identityTokenExpired {
+            } catch  where error.code == .invalidIdentityToken || error.code == .identityTokenExpired {
                 service.log.info("identity_token_refused", ["reason": error.message])
                 throw error
             }

@@ -62,7 +62,7 @@ public struct SignedIdentity: Sendable {
         do {
             return try ContactIdentity.validated(
                 email: try claim("email"), phone: try claim("phone"), externalCustomerId: try claim("external_customer_id"))
-        } catch where error.code == .unauthenticated {
+        } catch  where error.code == .unauthenticated {
             throw TokenRefusal.invalid("it carries no email, phone or external_customer_id claim").apiError
         }
     }
@@ -87,7 +87,8 @@ public struct SignedIdentity: Sendable {
         var failed = false
         for key in candidates {
             switch key.verifies(parsed.signingInput, signature: parsed.signature) {
-            case true?: try checkClaims(parsed.claims, now: now)
+            case true?:
+                try checkClaims(parsed.claims, now: now)
                 return parsed.claims
             case false?: continue
             case nil: failed = true

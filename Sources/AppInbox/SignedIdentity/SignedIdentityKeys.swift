@@ -125,7 +125,7 @@ enum JSONWebKey {
     }
 
     private static func bytes(_ jwk: [String: JSONValue], _ name: String, what: String) throws(KeyProblem) -> [UInt8] {
-        guard let text = jwk[name]?.stringValue, let bytes = Base64URL.decode(text.utf8), !bytes.isEmpty else {
+        guard let text = jwk[name]?.stringValue, let bytes = Base64URL.decode(text), !bytes.isEmpty else {
             throw KeyProblem("\(what) needs \"\(name)\" in base64url")
         }
         return bytes

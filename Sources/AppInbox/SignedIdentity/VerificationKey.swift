@@ -46,7 +46,9 @@ public final class VerificationKey: @unchecked Sendable {
 
     /// A public key that OpenSSL built (or nil when it refused the bytes), checked against the
     /// algorithm it is to verify. Takes ownership of `key`.
-    static func publicKey(_ key: OpaquePointer?, id: String?, algorithm: JWSAlgorithm?, what: String) throws(KeyProblem)
+    static func publicKey(
+        _ key: OpaquePointer?, id: String?, algorithm: JWSAlgorithm?, what: String
+    ) throws(KeyProblem)
         -> VerificationKey
     {
         guard let key else { throw KeyProblem("\(what) is not a valid public key") }

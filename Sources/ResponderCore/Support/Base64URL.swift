@@ -11,7 +11,9 @@ public enum Base64URL {
 
     /// Decodes strictly: no padding, no whitespace, no `+` or `/`, and the unused low bits of the
     /// last character zero, so that one byte string has exactly one spelling; nil otherwise.
-    public static func decode<Bytes: Collection<UInt8>>(_ text: Bytes) -> [UInt8]? {
+    /// (Concrete, not generic over collections: a generic public function runs unspecialized
+    /// from other modules, a witness call per byte, and tokens are decoded on every request.)
+    public static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
         guard text.count % 4 != 1 else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(text.count * 3 / 4)
@@ -29,6 +31,11 @@ public enum Base64URL {
         }
         guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         return output
+    }
+
+    /// Decodes base64url text strictly, as `decode(_:)` on its UTF-8 bytes.
+    public static func decode(_ text: String) -> [UInt8]? {
+        decode(Array(text.utf8)[...])
     }
 
     /// Encodes bytes without padding.
