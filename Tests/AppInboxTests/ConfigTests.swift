@@ -70,7 +70,13 @@ struct ConfigTests {
         #expect(problems(["APP_INBOX_API_KEY_FILE": "/k"], files: ["/k": "sk\nline2\n"]).map(\.variable) == ["APP_INBOX_API_KEY"])
     }
 
-    @Test(arguments: ["http://esputnik.com/v1/auth/contact/token", "ftp://x", "esputnik.com", "https://", "https://a b", "HTTP://x"])
+    @Test(arguments: [
+        "http://esputnik.com/v1/auth/contact/token", "ftp://x", "esputnik.com", "https://", "https://a b", "HTTP://x",
+        // An env file line that swallowed the next one through a literal \n: a URL never holds
+        // a backslash (RFC 3986 §2), nor these.
+        #"https://127.0.0.1:1/v1/auth/contact/token\nAPP_INBOX_CA_FILE=/x/ca.pem"#, "https://x/<a>", "https://x/{a}",
+        "https://x/\"a\"", "https://x/a|b", "https://x/a^b", "https://x/`a`",
+    ])
     func tokenURLMustBeHTTPS(_ url: String) {
         #expect(problems(with(["APP_INBOX_TOKEN_URL": url])).map(\.variable) == ["APP_INBOX_TOKEN_URL"])
     }

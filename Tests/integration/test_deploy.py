@@ -6,7 +6,11 @@ way systemd runs them (there is no systemd as PID 1 here): the socket unit's lis
 fd 0 (StandardInput=socket), the key in a credentials directory (%d), and plain socket activation
 (LISTEN_FDS) through systemd-socket-activate."""
 
+import base64
+import hashlib
+import hmac
 import http.server
+import json
 import os
 import re
 import shlex
@@ -280,3 +284,68 @@ def test_nginx_example_with_its_session_check(sandbox, tmp_path):
         nginx.stop()
         stop(app)
         checker.shutdown()
+
+
+def variant_c(example_text):
+    """The example with its signed identity location (variant C) uncommented in place of the active
+    session-check location (variant B), as a site that signs its own identity cookie sets it up."""
+    lines = example_text.splitlines()
+    start = lines.index("location /app-inbox/ {")
+    end = lines.index("}", start)
+    del lines[start:end + 1]
+    heading = next(i for i, line in enumerate(lines) if line.startswith("# ---- Variant C"))
+    first = lines.index("# location /app-inbox/ {", heading)
+    last = lines.index("# }", first)
+    lines[first:last + 1] = [line[2:] if line.startswith("# ") else "" for line in lines[first:last + 1]]
+    return "\n".join(lines) + "\n"
+
+
+def hs256_token(secret, claims):
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    signing_input = b64(b'{"alg":"HS256","typ":"JWT"}') + "." + b64(json.dumps(claims).encode())
+    return signing_input + "." + b64(hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
+
+
+def test_nginx_example_variant_c_needs_no_auth_module(sandbox, tmp_path):
+    """Signed identity behind nginx/app-inbox.conf as shipped: nginx sets no identity and passes
+    the site's cookies untouched; the responder verifies the identity cookie."""
+    os.chmod(tmp_path, 0o755)
+    secret = tmp_path / "identity-secret"
+    secret.write_text("a-site-secret-of-at-least-32-bytes-long\n")
+    secret.chmod(0o600)
+    socket_path = tmp_path / "app-inbox.sock"
+    env = {"PATH": "/usr/bin:/bin", "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
+           "APP_INBOX_CA_FILE": str(sandbox.ca), "APP_INBOX_RATE_LIMIT_PER_MIN": "0", "APP_INBOX_SOCKET_MODE": "666",
+           "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE": str(secret)}
+    app = subprocess.Popen([str(APP_BIN), "--listen", f"unix:{socket_path}", "--threads", "2"], env=env,
+                           stdout=subprocess.DEVNULL, stderr=open(tmp_path / "app.log", "wb"))
+    deadline = time.monotonic() + 10
+    while not socket_path.exists():
+        assert app.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
+        time.sleep(0.02)
+    example = (ROOT / "nginx/app-inbox.conf").read_text()
+    prefix = tmp_path / "nginx"
+    prefix.mkdir()
+    shutil.copy(FASTCGI_PARAMS, prefix / "fastcgi_params")
+    snippet = prefix / "app-inbox.conf"
+    snippet.write_text(variant_c(example))
+    port = free_port()
+    servers = f"server {{ listen 127.0.0.1:{port}; include {snippet}; }}"
+    nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"unix:{socket_path}")),
+                  [port])
+    now = int(time.time())
+    alice = hs256_token(b"a-site-secret-of-at-least-32-bytes-long",
+                        {"email": "alice@example.com", "aud": "app-inbox", "iat": now, "exp": now + 600})
+    try:
+        answer = http_request(port, "/app-inbox/token", headers={"Cookie": f"PHPSESSID=8f3a; app_inbox_identity={alice}"},
+                              timeout=15)
+        assert answer.status == 200 and answer.body.startswith(b'{"token":"sbx-alice@example.com-'), nginx.error_log()
+        # Nothing else names anyone: no cookie, a client's Basic-auth name or X-User-Email header.
+        for headers, basic in (({}, None), ({}, ("victim@example.com", "x")), ({"X-User-Email": "victim@example.com"}, None)):
+            refused = http_request(port, "/app-inbox/token", headers=headers, basic=basic, timeout=15)
+            assert refused.status == 401 and refused.json()["error"] == "unauthenticated", refused.body
+        assert [r["body"] for r in sandbox.requests()] == ['{"email":"alice@example.com"}']
+    finally:
+        nginx.stop()
+        stop(app)

@@ -36,11 +36,15 @@ extension Config {
             if url.utf8.count > maxTokenURLBytes {
                 reader.problem(.init("APP_INBOX_TOKEN_URL", "is longer than \(maxTokenURLBytes) bytes"))
             } else if url.hasPrefix("https://"), url.utf8.count > "https://".utf8.count,
-                !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F })
+                !url.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F || Self.notInURLs.contains($0) })
             {
                 config.tokenURL = url
             } else {
-                reader.problem(.init("APP_INBOX_TOKEN_URL", "must be an https:// URL (TLS verification is always on)"))
+                reader.problem(
+                    .init(
+                        "APP_INBOX_TOKEN_URL",
+                        "must be an https:// URL (TLS verification is always on), without spaces, quotes, \\, <, >, ^, `, {, | or }"
+                    ))
             }
         }
         config.caFile = reader.string("APP_INBOX_CA_FILE")
@@ -113,6 +117,10 @@ extension Config {
 
         return reader.problems.isEmpty ? .success(config) : .failure(ConfigProblems(problems: reader.problems))
     }
+
+    /// Bytes RFC 3986 §2 never allows unencoded in a URL. A backslash among them is what an env
+    /// file line shows when it swallowed the next line through a literal `\n`.
+    static let notInURLs = Set(#""<>\^`{|}"#.utf8)
 
     /// Every variable with its effective value: the table `check-config` prints and a reload
     /// compares. The upstream's variables are reloadable, so the API key can be rotated.
