@@ -281,6 +281,28 @@ struct VerifiedTokensTests {
         #expect(throws: APIError.self) { try rotated.identity(ofToken: token, now: Self.now) }
     }
 
+    @Test func manyWorkersVerifyAndRememberAtOnce() throws {
+        // Workers share the keys (a keyed HMAC template copied per call, an EVP_PKEY) and the
+        // remembered tokens; under ThreadSanitizer this is the check that they may.
+        let verifier = try SignedIdentityTests.verifier()
+        let tokens = (0..<16).map { Array(SignedIdentityTests.minter.token(email: "u\($0)@example.com", now: Self.now).utf8) }
+        let ed25519 = try SignedIdentityKeys.parse(
+            file: Array(#"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.utf8))[0]
+        let input = Array("eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc".utf8)
+        let signature = Base64URL.decode("hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg")!
+        let failures = Locked(0)
+        onThreads(4) { thread in
+            for round in 0..<50 {
+                let index = (thread * 5 + round) % tokens.count
+                let email = try? verifier.identity(ofToken: tokens[index][...], now: Self.now).email
+                let signed = ed25519.verifies(input[...], signature: signature)
+                if email != "u\(index)@example.com" || signed != true { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        #expect(verifier.verified.count == tokens.count)
+    }
+
     @Test func theOldestIsForgottenBeyondTheCapacity() throws {
         let tokens = VerifiedTokens()
         let entry = VerifiedTokens.Entry(identity: ContactIdentity(email: "a@example.com"), expiry: 0, validFrom: nil)
