@@ -124,6 +124,26 @@ struct SignedIdentityRouteTests {
         #expect(problems.contains { $0.description.contains("at least 32 bytes; this one has 8") })
     }
 
+    @Test func theIdentityClaimsCanBeRenamed() throws {
+        // An identity provider's token: the site's customer id in `sub`, the email in `mail`.
+        let app = try TestApp(
+            Self.env.merging([
+                "APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM": "sub", "APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM": "mail",
+            ]) { _, new in new }, files: Self.files, upstream: [.now(Fixture.ok("tok-42"))])
+        let now = Int(WallClock.seconds())
+        let token = Self.minter.token(
+            claims: #"{"sub":"customer-42","mail":"dave@example.com","email":"eve@example.com","aud":"app-inbox","exp":\#(now + 60)}"#)
+        #expect(app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=\(token)"]).token == "tok-42")
+        #expect(app.upstream.calls.map(\.body) == [ContactIdentity(email: "dave@example.com", externalCustomerId: "customer-42").upstreamBody])
+        let problems = Fixture.problems(
+            Fixture.environment(["APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM": "exp"]))
+        #expect(problems.map(\.variable).sorted() == ["APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM"])
+        #expect(
+            Fixture.problems(Fixture.environment(["APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM": "phone"])).map(\.variable) == [
+                "APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM"
+            ])
+    }
+
     @Test func theSecretFileIsTrimmed() throws {
         let secret = "a-test-secret-of-at-least-32-bytes!!"
         let config = try Fixture.config(["APP_INBOX_SIGNED_IDENTITY_SECRET_FILE": "/s"], files: ["/s": "  \(secret)\n"])

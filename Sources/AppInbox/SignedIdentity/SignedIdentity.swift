@@ -39,7 +39,7 @@ public struct SignedIdentity: Sendable {
         } catch {
             throw error.apiError
         }
-        let identity = try Self.identity(claims)
+        let identity = try Self.identity(claims, names: settings.claims)
         if let digest, case .number(let expiry)? = claims["exp"] {
             let from = [claims["nbf"], claims["iat"]].compactMap { value -> Double? in
                 if case .number(let seconds)? = value { return seconds }
@@ -51,7 +51,7 @@ public struct SignedIdentity: Sendable {
     }
 
     /// The identity a verified token's claims name, validated as identity params are.
-    private static func identity(_ claims: [String: JSONValue]) throws(APIError) -> ContactIdentity {
+    private static func identity(_ claims: [String: JSONValue], names: IdentityClaims) throws(APIError) -> ContactIdentity {
         func claim(_ name: String) throws(APIError) -> [UInt8]? {
             switch claims[name] {
             case nil: return nil
@@ -61,9 +61,11 @@ public struct SignedIdentity: Sendable {
         }
         do {
             return try ContactIdentity.validated(
-                email: try claim("email"), phone: try claim("phone"), externalCustomerId: try claim("external_customer_id"))
+                email: try claim(names.email), phone: try claim(names.phone),
+                externalCustomerId: try claim(names.externalCustomerId))
         } catch  where error.code == .unauthenticated {
-            throw TokenRefusal.invalid("it carries no email, phone or external_customer_id claim").apiError
+            throw TokenRefusal.invalid("it carries no \(names.email), \(names.phone) or \(names.externalCustomerId) claim")
+                .apiError
         }
     }
 

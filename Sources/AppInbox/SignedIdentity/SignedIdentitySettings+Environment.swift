@@ -17,6 +17,22 @@ extension SignedIdentitySettings {
         if let audience = reader.string("APP_INBOX_SIGNED_IDENTITY_AUDIENCE") { settings.audience = audience }
         settings.issuer = reader.string("APP_INBOX_SIGNED_IDENTITY_ISSUER")
         reader.integer("APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S", in: 60...31_536_000, into: &settings.maxAgeSeconds)
+        let claimVariables: [(String, WritableKeyPath<IdentityClaims, String>)] = [
+            ("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", \.email), ("APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM", \.phone),
+            ("APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM", \.externalCustomerId),
+        ]
+        for (variable, field) in claimVariables {
+            guard let name = reader.string(variable) else { continue }
+            if IdentityClaims.registered.contains(name) {
+                reader.problem(.init(variable, "\(name) is a registered claim (RFC 7519 §4.1), not a user's field"))
+            } else {
+                settings.claims[keyPath: field] = name
+            }
+        }
+        let names = claimVariables.map { settings.claims[keyPath: $0.1] }
+        if Set(names).count < names.count {
+            reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", "the three identity claims must have different names"))
+        }
         self = settings
         keys = nil
         guard isOn else { return }
@@ -67,6 +83,9 @@ extension SignedIdentitySettings {
             Setting("APP_INBOX_SIGNED_IDENTITY_AUDIENCE", audience, reloadable: true),
             Setting("APP_INBOX_SIGNED_IDENTITY_ISSUER", issuer ?? "", shown: issuer ?? "(not checked)", reloadable: true),
             Setting("APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S", String(maxAgeSeconds), reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", claims.email, reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM", claims.phone, reloadable: true),
+            Setting("APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM", claims.externalCustomerId, reloadable: true),
         ]
     }
 }
