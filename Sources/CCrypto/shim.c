@@ -1,6 +1,7 @@
 #include "CCrypto.h"
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <pthread.h>
 
 // OpenSSL 3's EVP_MAC: initialising with a NULL key restarts from the already keyed state,
 // which is what makes reusing one context per thread cheap.
@@ -61,7 +62,17 @@ int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message
     return ok;
 }
 
+// SHA-256 fetched from the provider once: EVP_sha256() is a legacy handle that OpenSSL 3 turns
+// into a fetch (a locked lookup) on every digest, which cost more than hashing a token.
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void) { sha256 = EVP_MD_fetch(NULL, "SHA256", NULL); }
+
 int ccrypto_sha256(const uint8_t *message, size_t length, uint8_t *digest) {
+    if (pthread_once(&sha256_once, fetch_sha256) != 0 || sha256 == NULL) {
+        return 0;
+    }
     unsigned int written = 0;
-    return EVP_Digest(message, length, digest, &written, EVP_sha256(), NULL) == 1 && written == 32;
+    return EVP_Digest(message, length, digest, &written, sha256, NULL) == 1 && written == 32;
 }
