@@ -106,14 +106,7 @@ struct DemoLogin: Sendable {
     /// Hex HMAC-SHA256 of the email under this process's key; nil when OpenSSL fails, so that a
     /// failure can never produce a digest (of zeros) that every cookie would match.
     func signature(_ email: String) -> String? {
-        var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let message = Array(email.utf8)
-        let result = secret.withUnsafeBytes { key in
-            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
-        }
-        guard result != nil, length == 32 else { return nil }
-        return Hex.encode(digest)
+        Self.hmacSHA256(key: secret, Array(email.utf8)).map(Hex.encode)
     }
 
     /// An HS256 identity token for `email` (RFC 7515 compact form), valid for an hour: what a
@@ -123,14 +116,18 @@ struct DemoLogin: Sendable {
         JSONString.append(email, to: &claims)
         claims += Array(#","aud":"app-inbox","iat":\#(now),"exp":\#(now + identityLifetimeSeconds)}"#.utf8)
         let input = Base64URL.encode(Array(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(claims)
+        return hmacSHA256(key: secret, Array(input.utf8)).map { input + "." + Base64URL.encode($0) }
+    }
+
+    /// HMAC-SHA256 of `message`; nil when OpenSSL fails.
+    private static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8]? {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
-        let message = Array(input.utf8)
-        let result = secret.withUnsafeBytes { key in
+        let result = key.withUnsafeBytes { key in
             HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
         }
         guard result != nil, length == 32 else { return nil }
-        return input + "." + Base64URL.encode(digest)
+        return digest
     }
 
     private func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {

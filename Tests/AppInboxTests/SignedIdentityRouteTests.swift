@@ -24,6 +24,19 @@ struct SignedIdentityRouteTests {
         #expect(app.upstream.calls.map(\.body) == [ContactIdentity(email: "alice@example.com").upstreamBody])
     }
 
+    @Test func statusCountsTheTokens() throws {
+        let app = try Self.app(upstream: [.now(Fixture.ok("t1")), .now(Fixture.ok("t2"))])
+        let cookie = ["Cookie": "app_inbox_identity=\(Self.token("alice@example.com"))"]
+        #expect(app.get("/app-inbox/token", headers: cookie).token == "t1")
+        #expect(app.get("/app-inbox/token", headers: cookie).token == "t2")
+        #expect(app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=e30.e30.e30"]).status == 401)
+        let counts = app.status["signed_identity"]
+        #expect(counts?["enabled"] == .bool(true))
+        #expect(counts?["verified"] == .number(1))
+        #expect(counts?["remembered"] == .number(1))
+        #expect(counts?["refused"] == .number(1))
+    }
+
     @Test func aBearerHeaderSignsTheUserIn() throws {
         let app = try Self.app(upstream: [.now(Fixture.ok("tok-bob"))])
         let answer = app.get("/app-inbox/token", headers: ["Authorization": "Bearer \(Self.token("bob@example.com"))"])
@@ -45,6 +58,7 @@ struct SignedIdentityRouteTests {
         #expect(none.status == 401)
         #expect(none.error == "unauthenticated")
         #expect(none.json?["message"]?.stringValue?.contains("app_inbox_identity") == true)
+        #expect(none.header("WWW-Authenticate") == #"Bearer realm="app-inbox""#)
 
         let stale = Self.minter.token(claims: #"{"email":"a@example.com","aud":"app-inbox","exp":\#(Int(WallClock.seconds()) - 120)}"#)
         let expired = app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=\(stale)"])
@@ -57,6 +71,7 @@ struct SignedIdentityRouteTests {
         #expect(tampered.status == 401)
         #expect(tampered.error == "invalid_identity_token")
         #expect(tampered.response.body.count < 200, "the answer never echoes the token")
+        #expect(tampered.header("WWW-Authenticate") == #"Bearer realm="app-inbox", error="invalid_token""#)
 
         let unsigned = Self.minter.token(claims: #"{"aud":"app-inbox","exp":\#(Int(WallClock.seconds()) + 60)}"#)
         let empty = app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=\(unsigned)"])
@@ -96,6 +111,7 @@ struct SignedIdentityRouteTests {
         let app = try TestApp()
         let answer = app.get("/app-inbox/token", headers: ["Cookie": "app_inbox_identity=\(Self.token("alice@example.com"))"])
         #expect(answer.error == "unauthenticated")
+        #expect(answer.header("WWW-Authenticate") == nil, "no scheme to challenge with")
         #expect(app.upstream.calls.isEmpty)
     }
 

@@ -24,6 +24,10 @@ private func busyCounters() -> Metrics.Counters {
     metrics.count(\.breakerRejected)
     metrics.count(\.breakerRejected)
     metrics.count(\.upstreamCapRejected)
+    for _ in 0..<4 { metrics.count(\.tokensRemembered) }
+    metrics.count(\.tokensVerified)
+    metrics.count(\.tokensRefused)
+    metrics.count(\.tokensRefused)
     return metrics.snapshot
 }
 
@@ -39,7 +43,7 @@ private func report(
 ) -> StatusReport {
     StatusReport(
         counters: counters, uptimeSeconds: 123.456, workers: workers, busyWorkers: busy, upstreamInFlight: 2,
-        cacheEnabled: true, cacheSize: 40, cacheEvictions: 7, breaker: breaker)
+        cacheEnabled: true, signedIdentityEnabled: true, cacheSize: 40, cacheEvictions: 7, breaker: breaker)
 }
 
 private func number(_ value: JSONValue?) -> Double? {
@@ -169,6 +173,10 @@ struct StatusReportTests {
         #expect(number(document["cache"]?["evictions"]) == 7)
         #expect(number(document["cache"]?["size"]) == 40)
         #expect(number(document["rate_limited"]) == 1)
+        #expect(document["signed_identity"]?["enabled"] == .bool(true))
+        #expect(number(document["signed_identity"]?["verified"]) == 1)
+        #expect(number(document["signed_identity"]?["remembered"]) == 4)
+        #expect(number(document["signed_identity"]?["refused"]) == 2)
         #expect(document["breaker"]?["state"]?.stringValue == "open")
         #expect(number(document["breaker"]?["opened"]) == 1)
         #expect(number(document["breaker"]?["rejected"]) == 3)
@@ -281,7 +289,7 @@ struct StatusReportTests {
             ("app_inbox_coalesced_requests", "counter"), ("app_inbox_cache_hits", "counter"),
             ("app_inbox_cache_misses", "counter"), ("app_inbox_cache_evictions", "counter"),
             ("app_inbox_rate_limited", "counter"), ("app_inbox_breaker_state", "stateset"),
-            ("app_inbox_workers", "gauge"), ("app_inbox_workers_busy", "gauge"),
+            ("app_inbox_workers", "gauge"), ("app_inbox_workers_busy", "gauge"), ("app_inbox_identity_tokens", "counter"),
         ] {
             #expect(parsed.types[family] == type, "\(family)")
         }
@@ -314,6 +322,8 @@ struct StatusReportTests {
         #expect(value("app_inbox_cache_evictions_total") == 7)
         #expect(value("app_inbox_cache_entries") == 40)
         #expect(value("app_inbox_rate_limited_total") == 1)
+        #expect(value("app_inbox_identity_tokens_total", ["outcome": "remembered"]) == 4)
+        #expect(value("app_inbox_identity_tokens_total", ["outcome": "refused"]) == 2)
         #expect(value("app_inbox_breaker_opened_total") == 1)
         #expect(value("app_inbox_breaker_rejected_total") == 3)
         #expect(value("app_inbox_workers") == 32)

@@ -231,29 +231,40 @@ def uncommented_upstream(example_text, address):
     return block.replace(live, f"    server {address};")
 
 
-def test_nginx_example_with_its_session_check(sandbox, tmp_path):
-    os.chmod(tmp_path, 0o755)
-    checker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SessionChecker)
-    threading.Thread(target=checker.serve_forever, daemon=True).start()
+def example_responder(tmp_path, sandbox, **env):
+    """The responder on a unix socket in `tmp_path` for the nginx example, once it listens."""
     socket_path = tmp_path / "app-inbox.sock"
     env = {"PATH": "/usr/bin:/bin", "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
            "APP_INBOX_CA_FILE": str(sandbox.ca), "APP_INBOX_RATE_LIMIT_PER_MIN": "0",
-           "APP_INBOX_SOCKET_MODE": "666"}  # our nginx workers are not in the socket unit's group
-    app = subprocess.Popen([str(APP_BIN), "--listen", f"unix:{socket_path}", "--threads", "16"], env=env,
+           "APP_INBOX_SOCKET_MODE": "666", **env}  # our nginx workers are not in the socket unit's group
+    app = subprocess.Popen([str(APP_BIN), "--listen", f"unix:{socket_path}", "--threads", "4"], env=env,
                            stdout=subprocess.DEVNULL, stderr=open(tmp_path / "app.log", "wb"))
     deadline = time.monotonic() + 10
     while not socket_path.exists():
         assert app.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
         time.sleep(0.02)
-    example = (ROOT / "nginx/app-inbox.conf").read_text()
+    return socket_path, app
+
+
+def example_prefix(tmp_path):
+    """An nginx prefix with the example's `include fastcgi_params;` in reach."""
     prefix = tmp_path / "nginx"
     prefix.mkdir()
-    shutil.copy(FASTCGI_PARAMS, prefix / "fastcgi_params")  # the example's `include fastcgi_params;`
-    snippet = prefix / "app-inbox.conf"
+    shutil.copy(FASTCGI_PARAMS, prefix / "fastcgi_params")
+    return prefix
+
+
+def test_nginx_example_with_its_session_check(sandbox, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    checker = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SessionChecker)
+    threading.Thread(target=checker.serve_forever, daemon=True).start()
+    socket_path, app = example_responder(tmp_path, sandbox)
+    example = (ROOT / "nginx/app-inbox.conf").read_text()
+    snippet = example_prefix(tmp_path) / "app-inbox.conf"
     snippet.write_text(example.replace("http://127.0.0.1:8000/", f"http://127.0.0.1:{checker.server_port}/"))
     port = free_port()
     servers = f"server {{ listen 127.0.0.1:{port}; include {snippet}; }}"
-    nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"unix:{socket_path}")),
+    nginx = Nginx(snippet.parent, nginx_config(snippet.parent, servers, uncommented_upstream(example, f"unix:{socket_path}")),
                   [port])
 
     def request(path="/app-inbox/token", headers=None, basic=None):
@@ -314,25 +325,13 @@ def test_nginx_example_variant_c_needs_no_auth_module(sandbox, tmp_path):
     secret = tmp_path / "identity-secret"
     secret.write_text("a-site-secret-of-at-least-32-bytes-long\n")
     secret.chmod(0o600)
-    socket_path = tmp_path / "app-inbox.sock"
-    env = {"PATH": "/usr/bin:/bin", "APP_INBOX_API_KEY": API_KEY, "APP_INBOX_TOKEN_URL": sandbox.token_url,
-           "APP_INBOX_CA_FILE": str(sandbox.ca), "APP_INBOX_RATE_LIMIT_PER_MIN": "0", "APP_INBOX_SOCKET_MODE": "666",
-           "APP_INBOX_SIGNED_IDENTITY_SECRET_FILE": str(secret)}
-    app = subprocess.Popen([str(APP_BIN), "--listen", f"unix:{socket_path}", "--threads", "2"], env=env,
-                           stdout=subprocess.DEVNULL, stderr=open(tmp_path / "app.log", "wb"))
-    deadline = time.monotonic() + 10
-    while not socket_path.exists():
-        assert app.poll() is None and time.monotonic() < deadline, (tmp_path / "app.log").read_text()
-        time.sleep(0.02)
+    socket_path, app = example_responder(tmp_path, sandbox, APP_INBOX_SIGNED_IDENTITY_SECRET_FILE=str(secret))
     example = (ROOT / "nginx/app-inbox.conf").read_text()
-    prefix = tmp_path / "nginx"
-    prefix.mkdir()
-    shutil.copy(FASTCGI_PARAMS, prefix / "fastcgi_params")
-    snippet = prefix / "app-inbox.conf"
+    snippet = example_prefix(tmp_path) / "app-inbox.conf"
     snippet.write_text(variant_c(example))
     port = free_port()
     servers = f"server {{ listen 127.0.0.1:{port}; include {snippet}; }}"
-    nginx = Nginx(prefix, nginx_config(prefix, servers, uncommented_upstream(example, f"unix:{socket_path}")),
+    nginx = Nginx(snippet.parent, nginx_config(snippet.parent, servers, uncommented_upstream(example, f"unix:{socket_path}")),
                   [port])
     now = int(time.time())
     alice = hs256_token(b"a-site-secret-of-at-least-32-bytes-long",

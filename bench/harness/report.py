@@ -249,6 +249,6 @@ def markdown(rows, startup, meta):
         lines += [f"| {s['label']} | {s['median_ms']:.1f} | {s['min_ms']:.1f} | {s['max_ms']:.1f} |" for s in startup]
     checks = targets(rows, startup)
     if checks:
-        lines += ["", "Targets (issues 5 and 11):", "", "| target | measured | status |", "|---|---|---|"]
+        lines += ["", "Targets (issues 5, 11 and 12):", "", "| target | measured | status |", "|---|---|---|"]
         lines += [f"| {t} | {m} | {v} |" for t, m, v in checks]
     return "\n".join(lines) + "\n"

@@ -10,14 +10,19 @@ public struct APIError: Error, Sendable, Equatable {
     public var retryAfter: Int?
     /// Methods for an `Allow` header on 405.
     public var allow: String?
+    /// A `WWW-Authenticate` challenge on 401 (RFC 7235 §4.1), where a scheme applies.
+    public var challenge: String?
 
     /// Creates an error answer.
-    public init(status: Int, code: Code, message: String, retryAfter: Int? = nil, allow: String? = nil) {
+    public init(
+        status: Int, code: Code, message: String, retryAfter: Int? = nil, allow: String? = nil, challenge: String? = nil
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
         self.allow = allow
+        self.challenge = challenge
     }
 
     /// The JSON answer for this error.
@@ -31,6 +36,7 @@ public struct APIError: Error, Sendable, Equatable {
         var response = Response.json(status: status, body)
         if let retryAfter { response.headers.append(.init("Retry-After", String(retryAfter))) }
         if let allow { response.headers.append(.init("Allow", allow)) }
+        if let challenge { response.headers.append(.init("WWW-Authenticate", challenge)) }
         return response
     }
 }
@@ -90,12 +96,18 @@ extension APIError {
 
     /// 401: a signed identity token that was valid once, or will be; the site issues a new one.
     static func identityTokenExpired(_ message: String) -> APIError {
-        APIError(status: 401, code: .identityTokenExpired, message: message)
+        APIError(status: 401, code: .identityTokenExpired, message: message, challenge: bearerChallenge(invalid: true))
     }
 
     /// 401: a signed identity token that is not acceptable; `message` says why, never echoing it.
     static func invalidIdentityToken(_ message: String) -> APIError {
-        APIError(status: 401, code: .invalidIdentityToken, message: message)
+        APIError(status: 401, code: .invalidIdentityToken, message: message, challenge: bearerChallenge(invalid: true))
+    }
+
+    /// The challenge of a route that takes a Bearer token (RFC 6750 §3): with `invalid`, the
+    /// token that came was refused. Browsers show no dialog for this scheme.
+    static func bearerChallenge(invalid: Bool) -> String {
+        #"Bearer realm="app-inbox""# + (invalid ? #", error="invalid_token""# : "")
     }
 
     /// 404: no such route.

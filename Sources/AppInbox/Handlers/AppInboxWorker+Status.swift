@@ -8,6 +8,7 @@ extension AppInboxWorker {
             counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
             upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
+            signedIdentityEnabled: service.signedIdentity.read { $0 != nil },
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
             listenQueueMax: metrics.listenQueueMaxIfKnown, openDescriptors: Descriptors.openCount(),
             descriptorLimit: Descriptors.limit, limits: limits)

@@ -42,8 +42,11 @@ extension AppInboxWorker {
         } catch  where error.code == .unauthenticated {
             guard let signed = service.signedIdentity.read({ $0 }) else { throw error }
             do {
-                return try signed.identity(of: request, now: WallClock.seconds())
+                let vouched = try signed.vouched(by: request, now: WallClock.seconds())
+                counters.count(vouched.remembered ? \.tokensRemembered : \.tokensVerified)
+                return vouched.identity
             } catch  where error.code == .invalidIdentityToken || error.code == .identityTokenExpired {
+                counters.count(\.tokensRefused)
                 service.log.info("identity_token_refused", ["reason": error.message])
                 throw error
             }

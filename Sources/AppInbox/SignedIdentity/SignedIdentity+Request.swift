@@ -7,6 +7,11 @@ extension SignedIdentity {
     ///   `identity_token_expired` or `invalid_identity_token` when it is refused, 400
     ///   `invalid_identity` when a signed claim is malformed.
     public func identity(of request: Request, now: Double) throws(APIError) -> ContactIdentity {
+        try vouched(by: request, now: now).identity
+    }
+
+    /// As `identity(of:now:)`, telling also whether the token had been verified before.
+    func vouched(by request: Request, now: Double) throws(APIError) -> Vouched {
         let found: ArraySlice<UInt8>?
         do {
             found = try Self.token(in: request, cookie: Array(settings.cookie.utf8))
@@ -17,9 +22,9 @@ extension SignedIdentity {
             throw APIError(
                 status: 401, code: .unauthenticated,
                 message: "No signed-in user: no identity param, and no identity token in the cookie "
-                    + "\(settings.cookie) or in Authorization: Bearer.")
+                    + "\(settings.cookie) or in Authorization: Bearer.", challenge: APIError.bearerChallenge(invalid: false))
         }
-        return try identity(ofToken: token, now: now)
+        return try vouched(byToken: token, now: now)
     }
 
     /// The token: `Authorization: Bearer` when the request has one (a single-page app), else the

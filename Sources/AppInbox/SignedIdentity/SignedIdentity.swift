@@ -23,6 +23,11 @@ public struct SignedIdentity: Sendable {
     ///
     /// - Throws: the refusal as an `APIError` (401), or the 400 of a signed but malformed claim.
     func identity(ofToken token: ArraySlice<UInt8>, now: Double) throws(APIError) -> ContactIdentity {
+        try vouched(byToken: token, now: now).identity
+    }
+
+    /// What a token vouches for, and whether it was among the tokens already verified.
+    func vouched(byToken token: ArraySlice<UInt8>, now: Double) throws(APIError) -> Vouched {
         let digest = VerifiedTokens.digest(token)
         if let digest, let known = verified.entry(digest) {
             if now > known.expiry + Self.leewaySeconds {
@@ -31,7 +36,7 @@ public struct SignedIdentity: Sendable {
             if let from = known.validFrom, now + Self.leewaySeconds < from {
                 throw TokenRefusal.expired("it is valid only from \(Self.spelled(from))").apiError
             }
-            return known.identity
+            return Vouched(identity: known.identity, remembered: true)
         }
         let claims: [String: JSONValue]
         do {
@@ -47,7 +52,13 @@ public struct SignedIdentity: Sendable {
             }.max()
             verified.remember(digest, .init(identity: identity, expiry: expiry, validFrom: from))
         }
-        return identity
+        return Vouched(identity: identity, remembered: false)
+    }
+
+    /// The identity a token vouched for; `remembered` when its signature was checked before.
+    struct Vouched {
+        let identity: ContactIdentity
+        let remembered: Bool
     }
 
     /// The identity a verified token's claims name, validated as identity params are.

@@ -19,6 +19,10 @@ public final class Metrics: Sendable {
         var rateLimited = 0
         var breakerRejected = 0
         var upstreamCapRejected = 0
+        /// Signed identity tokens: verified in full, found among those already verified, refused.
+        var tokensVerified = 0
+        var tokensRemembered = 0
+        var tokensRefused = 0
 
         mutating func add(_ other: Counters) {
             for (route, statuses) in other.requests {
@@ -34,6 +38,9 @@ public final class Metrics: Sendable {
             rateLimited += other.rateLimited
             breakerRejected += other.breakerRejected
             upstreamCapRejected += other.upstreamCapRejected
+            tokensVerified += other.tokensVerified
+            tokensRemembered += other.tokensRemembered
+            tokensRefused += other.tokensRefused
         }
     }
 

@@ -45,6 +45,12 @@ extension StatusReport {
         single("app_inbox_cache_evictions", "counter", "Cache entries evicted at APP_INBOX_CACHE_MAX.", cacheEvictions)
         single("app_inbox_cache_entries", "gauge", "Identities in the cache.", cacheSize)
         single("app_inbox_rate_limited", "counter", "Token requests refused with 429.", counters.rateLimited)
+        family("app_inbox_identity_tokens", "counter", "Signed identity tokens by outcome (README.md \"Signed identity\").")
+        for (outcome, count) in [
+            ("verified", counters.tokensVerified), ("remembered", counters.tokensRemembered), ("refused", counters.tokensRefused),
+        ] {
+            lines.append("app_inbox_identity_tokens_total{outcome=\"\(outcome)\"} \(count)")
+        }
         family("app_inbox_breaker_state", "stateset", "Circuit breaker state.")
         for phase in CircuitBreaker.Phase.allCases {
             lines.append(

@@ -6,6 +6,7 @@ struct StatusReport {
     let busyWorkers: Int
     let upstreamInFlight: Int
     let cacheEnabled: Bool
+    var signedIdentityEnabled = false
     let cacheSize: Int
     let cacheEvictions: Int
     let breaker: CircuitBreaker
@@ -82,6 +83,14 @@ struct StatusReport {
                 }
             }
             out.field("rate_limited") { out.number(counters.rateLimited) }
+            out.field("signed_identity") {
+                out.object {
+                    out.field("enabled") { out.bool(signedIdentityEnabled) }
+                    out.field("verified") { out.number(counters.tokensVerified) }
+                    out.field("remembered") { out.number(counters.tokensRemembered) }
+                    out.field("refused") { out.number(counters.tokensRefused) }
+                }
+            }
             out.field("listen_queue_max") {
                 if let listenQueueMax { out.number(listenQueueMax) } else { out.null() }
             }
