@@ -58,12 +58,16 @@ EVP_PKEY *ccrypto_pkey_p256(const uint8_t *x, size_t x_length, const uint8_t *y,
 }
 
 EVP_PKEY *ccrypto_pkey_rsa(const uint8_t *n, size_t n_length, const uint8_t *e, size_t e_length) {
+    // 16,384-bit moduli and 64-bit exponents are far beyond any RSA key in use.
+    if (n_length == 0 || n_length > 2048 || e_length == 0 || e_length > 8) {
+        return NULL;
+    }
     EVP_PKEY *pkey = NULL;
     BIGNUM *modulus = BN_bin2bn(n, (int)n_length, NULL);
     BIGNUM *exponent = BN_bin2bn(e, (int)e_length, NULL);
     OSSL_PARAM_BLD *builder = OSSL_PARAM_BLD_new();
     OSSL_PARAM *params = NULL;
-    if (n_length <= INT32_MAX && e_length <= INT32_MAX && modulus != NULL && exponent != NULL && builder != NULL
+    if (modulus != NULL && exponent != NULL && builder != NULL
         && OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_N, modulus) == 1
         && OSSL_PARAM_BLD_push_BN(builder, OSSL_PKEY_PARAM_RSA_E, exponent) == 1
         && (params = OSSL_PARAM_BLD_to_param(builder)) != NULL) {

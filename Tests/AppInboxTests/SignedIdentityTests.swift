@@ -154,6 +154,10 @@ struct SignedIdentityTests {
         (#"{"alg":"HS256","kid":"k2"}"#, #"no configured key has alg HS256 and kid "k2""#),
         (#"{"alg":"RS256"}"#, "no configured key has alg RS256"),
         (#"{"alg":"HS256","alg":"none"}"#, "its header is not base64url-encoded JSON"),
+        (
+            #"{"alg":"HS256","kid":"\#(String(repeating: "k", count: 500))"}"#,
+            #"no configured key has alg HS256 and kid "\#(String(repeating: "k", count: 40))…""#
+        ),
     ])
     func headersThatAreRefused(_ header: String, _ reason: String) throws {
         let token = Self.minter.token(header: header, claims: #"{"email":"a@example.com","aud":"app-inbox","exp":1800003600}"#)

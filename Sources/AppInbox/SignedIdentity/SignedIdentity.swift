@@ -80,10 +80,8 @@ public struct SignedIdentity: Sendable {
         }
     }
 
-    /// The identity `token` vouches for, once its signature, algorithm, audience, issuer and
-    /// times check out at `now` (seconds since 1970).
-    ///
-    /// - Throws: `TokenRefusal`, or the 400 `APIError` of a claim that is signed but malformed.
+    /// The claims of `token`, once its signature, algorithm, audience, issuer and times check
+    /// out at `now` (seconds since 1970).
     func verify(_ token: ArraySlice<UInt8>, now: Double) throws(TokenRefusal) -> [String: JSONValue] {
         let parsed = try IdentityToken(token)
         let algorithm = try Self.algorithm(of: parsed.header)
@@ -95,7 +93,7 @@ public struct SignedIdentity: Sendable {
         }
         let candidates = keys.candidates(algorithm: algorithm, keyID: keyID)
         guard !candidates.isEmpty else {
-            throw .invalid("no configured key has alg \(algorithm.rawValue)\(keyID.map { " and kid \"\($0)\"" } ?? "")")
+            throw .invalid("no configured key has alg \(algorithm.rawValue)\(keyID.map { " and kid \(Self.quoted($0))" } ?? "")")
         }
         var failed = false
         for key in candidates {
@@ -115,7 +113,7 @@ public struct SignedIdentity: Sendable {
     private static func algorithm(of header: [String: JSONValue]) throws(TokenRefusal) -> JWSAlgorithm {
         guard let name = header["alg"]?.stringValue else { throw .invalid("its header has no alg") }
         guard let algorithm = JWSAlgorithm(rawValue: name) else {
-            throw .invalid("alg \"\(name)\" is not accepted (HS256, EdDSA, ES256 or RS256)")
+            throw .invalid("alg \(quoted(name)) is not accepted (HS256, EdDSA, ES256 or RS256)")
         }
         // RFC 7515 §4.1.11: a recipient must refuse extensions it does not understand; we
         // understand none.
@@ -162,6 +160,13 @@ public struct SignedIdentity: Sendable {
         case .number(let seconds)? where seconds.isFinite: return seconds
         default: throw .invalid("its \(name) is not a number of seconds")
         }
+    }
+
+    /// A value from the token's header in quotes, cut to 40 characters: a message names it for
+    /// the site's developer, but must not carry a page of whatever a client sent.
+    private static func quoted(_ value: String) -> String {
+        let scalars = value.unicodeScalars
+        return "\"" + String(String.UnicodeScalarView(scalars.prefix(40))) + (scalars.count > 40 ? "…\"" : "\"")
     }
 
     /// Seconds since 1970 as logs and messages show them.

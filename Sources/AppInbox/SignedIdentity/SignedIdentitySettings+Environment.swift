@@ -1,5 +1,3 @@
-import CCrypto
-
 extension SignedIdentitySettings {
     /// Reads the `APP_INBOX_SIGNED_IDENTITY_*` variables; `keys` are the keys read from the
     /// files, nil when signed identity is off or a file is wrong (a problem says which).
@@ -17,32 +15,21 @@ extension SignedIdentitySettings {
         if let audience = reader.string("APP_INBOX_SIGNED_IDENTITY_AUDIENCE") { settings.audience = audience }
         settings.issuer = reader.string("APP_INBOX_SIGNED_IDENTITY_ISSUER")
         reader.integer("APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S", in: 60...31_536_000, into: &settings.maxAgeSeconds)
-        let claimVariables: [(String, WritableKeyPath<IdentityClaims, String>)] = [
-            ("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", \.email), ("APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM", \.phone),
-            ("APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM", \.externalCustomerId),
-        ]
-        for (variable, field) in claimVariables {
-            guard let name = reader.string(variable) else { continue }
-            if IdentityClaims.registered.contains(name) {
-                reader.problem(.init(variable, "\(name) is a registered claim (RFC 7519 §4.1), not a user's field"))
-            } else {
-                settings.claims[keyPath: field] = name
-            }
-        }
-        let names = claimVariables.map { settings.claims[keyPath: $0.1] }
-        if Set(names).count < names.count {
-            reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", "the three identity claims must have different names"))
-        }
+        settings.claims = IdentityClaims(&reader)
         self = settings
-        keys = nil
-        guard isOn else { return }
+        keys = isOn ? loadKeys(&reader, readFile) : nil
+    }
 
+    /// The keys of both files; nil when either is wrong (a problem names it).
+    private func loadKeys(_ reader: inout EnvironmentReader, _ readFile: (String) throws -> [UInt8]) -> SignedIdentityKeys? {
         var loaded: [VerificationKey] = []
+        var failed = false
         if let path = keysFile {
             do {
                 loaded += try SignedIdentityKeys.parse(file: try Self.read(path, readFile))
             } catch {
                 reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_KEYS", "\(path): \(error)"))
+                failed = true
             }
         }
         if let path = secretFile {
@@ -52,11 +39,10 @@ extension SignedIdentitySettings {
                 loaded.append(try VerificationKey.secret(Array(trimmed), id: nil))
             } catch {
                 reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE", "\(path): \(error)"))
+                failed = true
             }
         }
-        if !reader.hasProblem("APP_INBOX_SIGNED_IDENTITY_KEYS"), !reader.hasProblem("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE") {
-            keys = SignedIdentityKeys(loaded)
-        }
+        return failed ? nil : SignedIdentityKeys(loaded)
     }
 
     private static func read(_ path: String, _ readFile: (String) throws -> [UInt8]) throws(KeyProblem) -> [UInt8] {
@@ -87,5 +73,29 @@ extension SignedIdentitySettings {
             Setting("APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM", claims.phone, reloadable: true),
             Setting("APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM", claims.externalCustomerId, reloadable: true),
         ]
+    }
+}
+
+extension IdentityClaims {
+    /// Reads `APP_INBOX_SIGNED_IDENTITY_{EMAIL,PHONE,EXTERNAL_ID}_CLAIM`.
+    init(_ reader: inout EnvironmentReader) {
+        var claims = IdentityClaims()
+        let variables: [(String, WritableKeyPath<IdentityClaims, String>)] = [
+            ("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", \.email), ("APP_INBOX_SIGNED_IDENTITY_PHONE_CLAIM", \.phone),
+            ("APP_INBOX_SIGNED_IDENTITY_EXTERNAL_ID_CLAIM", \.externalCustomerId),
+        ]
+        for (variable, field) in variables {
+            guard let name = reader.string(variable) else { continue }
+            if Self.registered.contains(name) {
+                reader.problem(.init(variable, "\(name) is a registered claim (RFC 7519 §4.1), not a user's field"))
+            } else {
+                claims[keyPath: field] = name
+            }
+        }
+        let names = variables.map { claims[keyPath: $0.1] }
+        if Set(names).count < names.count {
+            reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_EMAIL_CLAIM", "the three identity claims must have different names"))
+        }
+        self = claims
     }
 }
