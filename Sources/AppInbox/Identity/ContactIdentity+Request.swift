@@ -40,11 +40,10 @@ extension ContactIdentity {
     /// character scan need no decoding, and one validating conversion makes the string.
     static func field(_ raw: [UInt8]?, name: String, limit: Int, check: (String) -> Bool) throws(APIError) -> String? {
         guard let raw else { return nil }
-        var start = raw.startIndex
-        var end = raw.endIndex
-        while start < end, isTrimmed(raw[start]) { start += 1 }
-        while end > start, isTrimmed(raw[end - 1]) { end -= 1 }
-        guard let value = String(validating: raw[start..<end], as: UTF8.self) else {
+        // Space, tab, CR and LF around a value are dropped, as a web server's variable may carry them.
+        let trimmed = ASCII.trimmed(raw[...])
+        let (start, end) = (trimmed.startIndex, trimmed.endIndex)
+        guard let value = String(validating: trimmed, as: UTF8.self) else {
             throw .invalidIdentity("The \(name) is not valid UTF-8.")
         }
         if value.isEmpty { return nil }
@@ -62,11 +61,6 @@ extension ContactIdentity {
             throw .invalidIdentity("The \(name) is malformed.")
         }
         return value
-    }
-
-    /// Space, tab, CR and LF around a value are dropped, as a web server's variable may carry them.
-    private static func isTrimmed(_ byte: UInt8) -> Bool {
-        byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
     }
 
     /// One `@` with text on both sides and no whitespace: enough to catch a wrong param mapping

@@ -43,14 +43,14 @@ extension SignedIdentity {
         guard let header = request.param("HTTP_COOKIE") else { return nil }
         var found: ArraySlice<UInt8>?
         for pair in header.split(separator: UInt8(ascii: ";")) {
-            let trimmed = trim(pair)
+            let trimmed = ASCII.trimmed(pair)
             guard let equals = trimmed.firstIndex(of: UInt8(ascii: "=")),
                 trimmed[trimmed.startIndex..<equals].elementsEqual(name)
             else { continue }
             guard found == nil else {
                 throw .invalid("the cookie \(String(decoding: name, as: UTF8.self)) came more than once (set under two paths or domains?)")
             }
-            var value = trim(trimmed[(equals + 1)...])
+            var value = ASCII.trimmed(trimmed[(equals + 1)...])
             // RFC 6265 §4.1.1 lets a value be quoted.
             if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
                 value = value.dropFirst().dropLast()
@@ -63,20 +63,13 @@ extension SignedIdentity {
     /// The credentials of `Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive); nil for
     /// any other scheme, such as the Basic auth of a site's own staging password.
     private static func bearer(_ header: [UInt8]) -> ArraySlice<UInt8>? {
-        let value = trim(header[...])
+        let value = ASCII.trimmed(header[...])
         let scheme = Array("bearer".utf8)
         guard value.count > scheme.count + 1,
             zip(value, scheme).allSatisfy({ $0 | 0x20 == $1 }),
             value[value.startIndex + scheme.count] == UInt8(ascii: " ")
         else { return nil }
-        let token = trim(value[(value.startIndex + scheme.count)...])
+        let token = ASCII.trimmed(value[(value.startIndex + scheme.count)...])
         return token.isEmpty ? nil : token
-    }
-
-    private static func trim(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
-        var slice = bytes
-        while let first = slice.first, ASCII.isSpace(first) { slice = slice.dropFirst() }
-        while let last = slice.last, ASCII.isSpace(last) { slice = slice.dropLast() }
-        return slice
     }
 }

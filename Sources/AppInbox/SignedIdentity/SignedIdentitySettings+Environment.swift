@@ -35,8 +35,7 @@ extension SignedIdentitySettings {
         if let path = secretFile {
             do {
                 let secret = try Self.read(path, readFile)
-                let trimmed = secret.drop { ASCII.isSpace($0) }.reversed().drop { ASCII.isSpace($0) }.reversed()
-                loaded.append(try VerificationKey.secret(Array(trimmed), id: nil))
+                loaded.append(try VerificationKey.secret(Array(ASCII.trimmed(secret[...])), id: nil))
             } catch {
                 reader.problem(.init("APP_INBOX_SIGNED_IDENTITY_SECRET_FILE", "\(path): \(error)"))
                 failed = true

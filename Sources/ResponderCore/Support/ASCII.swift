@@ -15,6 +15,16 @@ public enum ASCII {
         byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A
     }
 
+    /// `bytes` without leading and trailing spaces, tabs, CRs and LFs (`isSpace`), as headers,
+    /// params and secret files may carry them.
+    public static func trimmed(_ bytes: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var start = bytes.startIndex
+        var end = bytes.endIndex
+        while start < end, isSpace(bytes[start]) { start += 1 }
+        while end > start, isSpace(bytes[end - 1]) { end -= 1 }
+        return bytes[start..<end]
+    }
+
     /// `text` without leading and trailing spaces, tabs, CRs and LFs (by scalar, so a combining
     /// mark after a space never hides the space).
     public static func trimmed(_ text: String) -> String {
