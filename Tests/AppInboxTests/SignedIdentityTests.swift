@@ -100,8 +100,10 @@ struct SignedIdentityTests {
     // MARK: Claims
 
     @Test func aValidTokenGivesItsClaims() throws {
-        let claims = try Self.verifier().verify(Array(Self.minter.token(email: "alice@example.com", now: Self.now).utf8)[...], now: Self.now)
-        #expect(claims["email"] == .string("alice@example.com"))
+        let verified = try Self.verifier().verify(Array(Self.minter.token(email: "alice@example.com", now: Self.now).utf8)[...], now: Self.now)
+        #expect(verified.claims["email"] == .string("alice@example.com"))
+        #expect(verified.expiry == Self.now + 3600)
+        #expect(verified.validFrom == Self.now)
     }
 
     @Test func timesAreCheckedWithThirtySecondsOfLeeway() throws {

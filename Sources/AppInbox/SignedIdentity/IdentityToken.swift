@@ -43,12 +43,6 @@ enum TokenRefusal: Error, Equatable {
     /// Anything else: 401 `invalid_identity_token`.
     case invalid(String)
 
-    var reason: String {
-        switch self {
-        case .expired(let reason), .invalid(let reason): reason
-        }
-    }
-
     var apiError: APIError {
         switch self {
         case .expired(let reason): .identityTokenExpired("The identity token is not valid now: \(reason). Issue a new one.")

@@ -14,7 +14,7 @@ extension SignedIdentity {
     func vouched(by request: Request, now: Double) throws(APIError) -> Vouched {
         let found: ArraySlice<UInt8>?
         do {
-            found = try Self.token(in: request, cookie: Array(settings.cookie.utf8))
+            found = try Self.token(in: request, cookie: cookieName)
         } catch {
             throw error.apiError
         }

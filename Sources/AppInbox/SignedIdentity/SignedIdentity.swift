@@ -11,11 +11,14 @@ public struct SignedIdentity: Sendable {
 
     /// Tokens already verified under these keys and settings.
     let verified = VerifiedTokens()
+    /// The cookie's name as bytes, looked for in every request's `Cookie` header.
+    let cookieName: [UInt8]
 
     /// Pairs settings with the keys read from their files.
     public init(keys: SignedIdentityKeys, settings: SignedIdentitySettings) {
         self.keys = keys
         self.settings = settings
+        cookieName = Array(settings.cookie.utf8)
     }
 
     /// The identity `token` vouches for at `now`: from `verified` when this token checked out
@@ -38,19 +41,15 @@ public struct SignedIdentity: Sendable {
             }
             return Vouched(identity: known.identity, remembered: true)
         }
-        let claims: [String: JSONValue]
+        let checked: Verified
         do {
-            claims = try verify(token, now: now)
+            checked = try verify(token, now: now)
         } catch {
             throw error.apiError
         }
-        let identity = try Self.identity(claims, names: settings.claims)
-        if let digest, case .number(let expiry)? = claims["exp"] {
-            let from = [claims["nbf"], claims["iat"]].compactMap { value -> Double? in
-                if case .number(let seconds)? = value { return seconds }
-                return nil
-            }.max()
-            verified.remember(digest, .init(identity: identity, expiry: expiry, validFrom: from))
+        let identity = try Self.identity(checked.claims, names: settings.claims)
+        if let digest {
+            verified.remember(digest, .init(identity: identity, expiry: checked.expiry, validFrom: checked.validFrom))
         }
         return Vouched(identity: identity, remembered: false)
     }
@@ -80,9 +79,17 @@ public struct SignedIdentity: Sendable {
         }
     }
 
-    /// The claims of `token`, once its signature, algorithm, audience, issuer and times check
-    /// out at `now` (seconds since 1970).
-    func verify(_ token: ArraySlice<UInt8>, now: Double) throws(TokenRefusal) -> [String: JSONValue] {
+    /// A token whose signature and claims checked out: its claims, and the times within which
+    /// it stays valid (`validFrom`: the later of `nbf` and `iat`, when either was given).
+    struct Verified {
+        let claims: [String: JSONValue]
+        let expiry: Double
+        let validFrom: Double?
+    }
+
+    /// `token`'s claims and times, once its signature, algorithm, audience, issuer and times
+    /// check out at `now` (seconds since 1970).
+    func verify(_ token: ArraySlice<UInt8>, now: Double) throws(TokenRefusal) -> Verified {
         let parsed = try IdentityToken(token)
         let algorithm = try Self.algorithm(of: parsed.header)
         let keyID: String?
@@ -99,8 +106,7 @@ public struct SignedIdentity: Sendable {
         for key in candidates {
             switch key.verifies(parsed.signingInput, signature: parsed.signature) {
             case true?:
-                try checkClaims(parsed.claims, now: now)
-                return parsed.claims
+                return try checkClaims(parsed.claims, now: now)
             case false?: continue
             case nil: failed = true
             }
@@ -122,15 +128,17 @@ public struct SignedIdentity: Sendable {
     }
 
     /// `exp` (required), `nbf`, `iat`, `aud` and `iss` (RFC 7519 §4.1), with the leeway.
-    private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(TokenRefusal) {
+    private func checkClaims(_ claims: [String: JSONValue], now: Double) throws(TokenRefusal) -> Verified {
         let leeway = Self.leewaySeconds
         guard let expiry = try Self.time(claims, "exp") else { throw .invalid("it has no exp claim") }
         if now > expiry + leeway { throw .expired("it expired at \(Self.spelled(expiry))") }
-        if let notBefore = try Self.time(claims, "nbf"), now + leeway < notBefore {
+        let notBefore = try Self.time(claims, "nbf")
+        if let notBefore, now + leeway < notBefore {
             throw .expired("it is valid only from \(Self.spelled(notBefore))")
         }
         let maxAge = Double(settings.maxAgeSeconds)
-        if let issued = try Self.time(claims, "iat") {
+        let issued = try Self.time(claims, "iat")
+        if let issued {
             if now + leeway < issued { throw .expired("it was issued in the future, at \(Self.spelled(issued))") }
             if expiry - issued > maxAge {
                 throw .invalid("it lives longer than APP_INBOX_SIGNED_IDENTITY_MAX_AGE_S (\(settings.maxAgeSeconds) s) from its iat")
@@ -151,6 +159,7 @@ public struct SignedIdentity: Sendable {
                 throw .invalid("its iss is not \"\(issuer)\"")
             }
         }
+        return Verified(claims: claims, expiry: expiry, validFrom: [notBefore, issued].compactMap { $0 }.max())
     }
 
     /// A NumericDate claim (RFC 7519 §2); nil when absent.
