@@ -18,7 +18,7 @@ public struct SignedIdentityKeys: Sendable {
     /// when it names a `kid`, carrying that `kid`.
     func candidates(algorithm: JWSAlgorithm, keyID: String?) -> [VerificationKey] {
         keys.filter { key in
-            key.algorithm == algorithm && (keyID == nil || key.id.map { $0.utf8.elementsEqual(keyID!.utf8) } == true)
+            key.algorithm == algorithm && keyID.map { id in key.id?.utf8.elementsEqual(id.utf8) == true } ?? true
         }
     }
 

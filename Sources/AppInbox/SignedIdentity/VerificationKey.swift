@@ -61,17 +61,17 @@ public final class VerificationKey: @unchecked Sendable {
         case Int(CCRYPTO_RSA): natural = .rs256
         default: natural = nil
         }
-        guard let natural else {
+        /// A refusal, with the key freed: it was ours to keep.
+        func refused(_ problem: String) -> KeyProblem {
             ccrypto_pkey_free(key)
-            throw KeyProblem("\(what) is neither Ed25519, P-256 nor RSA")
+            return KeyProblem("\(what) \(problem)")
         }
+        guard let natural else { throw refused("is neither Ed25519, P-256 nor RSA") }
         if let algorithm, algorithm != natural {
-            ccrypto_pkey_free(key)
-            throw KeyProblem("\(what) is a key for \(natural.rawValue), not \(algorithm.rawValue)")
+            throw refused("is a key for \(natural.rawValue), not \(algorithm.rawValue)")
         }
         if natural == .rs256, bits < minRSABits {
-            ccrypto_pkey_free(key)
-            throw KeyProblem("\(what) is a \(bits)-bit RSA key; at least \(minRSABits) bits are needed")
+            throw refused("is a \(bits)-bit RSA key; at least \(minRSABits) bits are needed")
         }
         return VerificationKey(id: id, algorithm: natural, material: .publicKey(key, kind: kind))
     }
