@@ -58,7 +58,9 @@ enum SandboxCommand {
         var identitySecret: [UInt8]?
         if let identitySecretPath {
             do {
-                identitySecret = Array(ASCII.trimmed(String(decoding: try FileBytes.read(identitySecretPath), as: UTF8.self)).utf8)
+                // Trimmed as app-inbox-fcgi trims APP_INBOX_SIGNED_IDENTITY_SECRET_FILE: by bytes, so
+                // that both read the same secret whatever the file holds.
+                identitySecret = Array(ASCII.trimmed(try FileBytes.read(identitySecretPath)[...]))
             } catch {
                 return fail("--identity-secret: cannot read \(identitySecretPath): \(error)")
             }
