@@ -4,16 +4,7 @@ import CCrypto
 /// so no email or phone number sits in their tables, and the per-process random key means the
 /// digests mean nothing outside this process.
 public struct IdentityKey: Hashable, Sendable {
-    let words: (UInt64, UInt64, UInt64, UInt64)
-
-    public static func == (lhs: IdentityKey, rhs: IdentityKey) -> Bool {
-        lhs.words == rhs.words
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(words.0)
-        hasher.combine(words.1)
-    }
+    let digest: Digest256
 }
 
 /// Computes `IdentityKey`s with HMAC-SHA256 under a secret made at startup.
@@ -40,7 +31,7 @@ public struct IdentityHasher: Sendable {
             HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
         }
         guard result != nil, length == 32 else { return nil }
-        return IdentityKey(digest: digest)
+        return IdentityKey(digest: Digest256(bytes: digest))
     }
 
     /// A keyer for one worker thread: same keys as `key(for:)`, without per-call set-up.
@@ -86,15 +77,6 @@ public final class IdentityKeyer {
         let message = IdentityHasher.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
         guard ccrypto_hmac_sha256(context, message, message.count, &digest) == 1 else { return nil }
-        return IdentityKey(digest: digest)
-    }
-}
-
-extension IdentityKey {
-    init(digest: [UInt8]) {
-        func word(_ offset: Int) -> UInt64 {
-            digest[offset..<offset + 8].reduce(0) { $0 << 8 | UInt64($1) }
-        }
-        words = (word(0), word(8), word(16), word(24))
+        return IdentityKey(digest: Digest256(bytes: digest))
     }
 }

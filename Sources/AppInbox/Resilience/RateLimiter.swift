@@ -25,7 +25,7 @@ public final class RateLimiter: Sendable {
     /// nil when the request may go ahead; otherwise the seconds until it would.
     public func admit(_ key: IdentityKey, nowMs: Double) -> Int? {
         let maxEntries = maxEntries
-        return shards[Int(key.words.1 % UInt64(shards.count))].table.withLock { table in
+        return shards[Int(key.digest.words.1 % UInt64(shards.count))].table.withLock { table in
             let theoretical = max(table[key] ?? nowMs, nowMs)
             let wait = theoretical - nowMs - burstMs
             // A microsecond of slack: N additions of 60000/N need not land exactly on the burst.

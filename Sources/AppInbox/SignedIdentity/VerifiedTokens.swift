@@ -26,17 +26,8 @@ final class VerifiedTokens: Sendable {
 
     private let table = ReadWriteLock(Table())
 
-    /// The SHA-256 of a token, as four words (a cheap hash key, compared whole).
-    struct Digest: Hashable, Sendable {
-        let words: (UInt64, UInt64, UInt64, UInt64)
-
-        static func == (lhs: Digest, rhs: Digest) -> Bool { lhs.words == rhs.words }
-
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(words.0)
-            hasher.combine(words.1)
-        }
-    }
+    /// A token's SHA-256.
+    typealias Digest = Digest256
 
     /// The digest of `token`; nil when OpenSSL failed (the token is then verified every time).
     static func digest(_ token: ArraySlice<UInt8>) -> Digest? {

@@ -51,7 +51,7 @@ enum Fixture {
 
     /// A distinct identity key per number.
     static func key(_ number: Int) -> IdentityKey {
-        IdentityKey(words: (UInt64(number), 0x5EED, UInt64(number) &* 31, 7))
+        IdentityKey(digest: Digest256(words: (UInt64(number), 0x5EED, UInt64(number) &* 31, 7)))
     }
 
     /// eSputnik's answer with a token.
