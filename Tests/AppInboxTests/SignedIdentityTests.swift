@@ -262,11 +262,13 @@ struct VerifiedTokensTests {
     @Test func aRememberedTokenStillExpires() throws {
         let verifier = try SignedIdentityTests.verifier()
         let token = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)[...]
-        #expect(try verifier.identity(ofToken: token, now: Self.now).email == "a@example.com")
+        let first = try verifier.vouched(byToken: token, now: Self.now)
+        #expect(first.identity.email == "a@example.com" && !first.remembered)
         #expect(verifier.verified.count == 1)
-        #expect(try verifier.identity(ofToken: token, now: Self.now + 3600).email == "a@example.com")
-        #expect(throws: APIError.self) { try verifier.identity(ofToken: token, now: Self.now + 3600 + 31) }
-        #expect(throws: APIError.self) { try verifier.identity(ofToken: token, now: Self.now - 31) }
+        let again = try verifier.vouched(byToken: token, now: Self.now + 3600)
+        #expect(again.identity.email == "a@example.com" && again.remembered)
+        #expect(throws: APIError.self) { try verifier.vouched(byToken: token, now: Self.now + 3600 + 31) }
+        #expect(throws: APIError.self) { try verifier.vouched(byToken: token, now: Self.now - 31) }
     }
 
     @Test func refusedTokensAreNotRemembered() throws {
@@ -274,7 +276,7 @@ struct VerifiedTokensTests {
         var forged = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)
         forged[forged.count - 2] ^= 0x01
         for _ in 0..<2 {
-            #expect(throws: APIError.self) { try verifier.identity(ofToken: forged[...], now: Self.now) }
+            #expect(throws: APIError.self) { try verifier.vouched(byToken: forged[...], now: Self.now) }
         }
         #expect(verifier.verified.count == 0)
     }
@@ -282,9 +284,9 @@ struct VerifiedTokensTests {
     @Test func newKeysForgetWhatTheOldOnesVerified() throws {
         let token = Array(SignedIdentityTests.minter.token(email: "a@example.com", now: Self.now).utf8)[...]
         let before = try SignedIdentityTests.verifier()
-        _ = try before.identity(ofToken: token, now: Self.now)
+        _ = try before.vouched(byToken: token, now: Self.now)
         let rotated = try SignedIdentityTests.verifier(jwks: TokenMinter(secret: "another-secret-of-at-least-32-bytes!!").jwk(kid: "k9"))
-        #expect(throws: APIError.self) { try rotated.identity(ofToken: token, now: Self.now) }
+        #expect(throws: APIError.self) { try rotated.vouched(byToken: token, now: Self.now) }
     }
 
     @Test func manyWorkersVerifyAndRememberAtOnce() throws {
@@ -300,7 +302,7 @@ struct VerifiedTokensTests {
         onThreads(4) { thread in
             for round in 0..<50 {
                 let index = (thread * 5 + round) % tokens.count
-                let email = try? verifier.identity(ofToken: tokens[index][...], now: Self.now).email
+                let email = try? verifier.vouched(byToken: tokens[index][...], now: Self.now).identity.email
                 let signed = ed25519.verifies(input[...], signature: signature)
                 if email != "u\(index)@example.com" || signed != true { failures.withLock { $0 += 1 } }
             }

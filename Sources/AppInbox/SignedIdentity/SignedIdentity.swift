@@ -21,15 +21,10 @@ public struct SignedIdentity: Sendable {
         cookieName = Array(settings.cookie.utf8)
     }
 
-    /// The identity `token` vouches for at `now`: from `verified` when this token checked out
-    /// before (its times are checked again), else checked in full and remembered.
+    /// What `token` vouches for at `now`: from `verified` when this token checked out before
+    /// (its times are checked again), else checked in full and remembered.
     ///
     /// - Throws: the refusal as an `APIError` (401), or the 400 of a signed but malformed claim.
-    func identity(ofToken token: ArraySlice<UInt8>, now: Double) throws(APIError) -> ContactIdentity {
-        try vouched(byToken: token, now: now).identity
-    }
-
-    /// What a token vouches for, and whether it was among the tokens already verified.
     func vouched(byToken token: ArraySlice<UInt8>, now: Double) throws(APIError) -> Vouched {
         let digest = VerifiedTokens.digest(token)
         if let digest, let known = verified.entry(digest) {
