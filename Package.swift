@@ -16,12 +16,14 @@ let package = Package(
         .target(name: "CFastCGI", linkerSettings: [.linkedLibrary("fcgi")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
+        // hiredis's async API on our epoll loop (fleet mode's Redis).
+        .target(name: "CRedis", linkerSettings: [.linkedLibrary("hiredis")]),
         .target(name: "CProcess"),
         // Request/Response values, JSON, the log, locks, the clock, file bytes: what the transport,
         // the app and the sandbox share. libc only.
         .target(name: "ResponderCore"),
         // The token route, init.js, status: the product. Knows no FastCGI.
-        .target(name: "AppInbox", dependencies: ["ResponderCore", "CCurl", "CCrypto"]),
+        .target(name: "AppInbox", dependencies: ["ResponderCore", "CCurl", "CCrypto", "CRedis"]),
         // FastCGI (and CGI) in, Response out. Knows no AppInbox.
         .target(name: "FastCGI", dependencies: ["ResponderCore", "CFastCGI"]),
         .executableTarget(name: "app-inbox-fcgi", dependencies: ["AppInbox", "FastCGI", "CProcess"]),

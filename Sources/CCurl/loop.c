@@ -43,6 +43,7 @@ static int on_timer(CURLM *multi, long timeout_ms, void *context) {
 
 int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi, int max_connections) {
     loop->deadline_ms = -1;
+    loop->watched = -1;
     loop->epoll = epoll_create1(EPOLL_CLOEXEC);
     if (loop->epoll < 0) return -1;
     loop->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -69,7 +70,19 @@ void ccurl_loop_wake(struct ccurl_loop *loop) {
     (void)written;
 }
 
-int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_ms) {
+int ccurl_loop_watch(struct ccurl_loop *loop, int fd) {
+    struct epoll_event event = {.events = EPOLLIN, .data = {.fd = fd}};
+    if (loop->watched >= 0) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (epoll_ctl(loop->epoll, EPOLL_CTL_ADD, fd, &event) != 0) return -1;
+    loop->watched = fd;
+    return 0;
+}
+
+int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_ms, int *watched_ready) {
+    *watched_ready = 0;
     int wait_ms = longest_wait_ms;
     if (loop->deadline_ms >= 0) {
         long long left = loop->deadline_ms - now_ms();
@@ -85,6 +98,10 @@ int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_
             uint64_t value;
             ssize_t got = read(loop->wake, &value, sizeof value);
             (void)got;
+            continue;
+        }
+        if (fd == loop->watched) {
+            *watched_ready = 1;
             continue;
         }
         int flags = 0;

@@ -149,7 +149,7 @@ enum Command {
 
         let service: AppInboxService
         do {
-            service = try makeService(config: config, log: log)
+            service = try makeService(config: config, log: log, fleet: true)
         } catch {
             printError("app-inbox-fcgi: \(error)")
             return 1
@@ -181,14 +181,20 @@ enum Command {
         }
     }
 
-    /// The shared state with curl as the transport to eSputnik: the one place that wires curl in.
-    static func makeService(config: Config, log: Log) throws(SetupError) -> AppInboxService {
+    /// The shared state with curl as the transport to eSputnik: the one place that wires curl in,
+    /// and Redis when `fleet` (a server, not a one-request CGI process, which could not wait for
+    /// Redis to connect) and APP_INBOX_REDIS_URL ask for fleet mode.
+    static func makeService(config: Config, log: Log, fleet: Bool = false) throws(SetupError) -> AppInboxService {
         let share = try CurlShare.process()
         let multi = try CurlMulti.process()
+        var shared: Fleet?
+        if fleet, config.fleet.redis != nil, let secret = config.fleet.secret {
+            shared = try Fleet(settings: config.fleet, secret: secret, exchangeTimeoutMs: config.timeoutMs, loop: multi, log: log)
+        }
         // One transport per upstream settings, shared by every worker: its idle handles serve
         // whichever worker's request comes next. A reload's new settings make a new one.
         let current = Locked<CurlMultiTransport?>(nil)
-        return try AppInboxService(config: config, log: log) { settings throws(SetupError) in
+        return try AppInboxService(config: config, log: log, fleet: shared) { settings throws(SetupError) in
             if let transport = current.withLock({ $0 }), transport.settings == settings { return transport }
             let transport = try CurlMultiTransport(settings: settings, share: share, multi: multi)
             current.withLock { $0 = transport }

@@ -114,6 +114,7 @@ extension Config {
         config.resilience = ResilienceSettings(&reader)
         config.initScript = InitScriptSettings(&reader)
         config.signedIdentity = SignedIdentitySettings(&reader, readFile: readFile, keys: &config.signedIdentityKeys)
+        config.fleet = FleetSettings(&reader, readFile: readFile)
 
         return reader.problems.isEmpty ? .success(config) : .failure(ConfigProblems(problems: reader.problems))
     }
@@ -144,7 +145,7 @@ extension Config {
             Setting("APP_INBOX_ALLOW_REMOTE_LISTEN", allowRemoteListen ? "1" : "0"),
             Setting("APP_INBOX_LOG_LEVEL", logLevel.rawValue),
             Setting("APP_INBOX_LOG_FORMAT", logFormat.rawValue),
-        ] + resilience.settings + initScript.settings + signedIdentity.settings
+        ] + resilience.settings + initScript.settings + signedIdentity.settings + fleet.settings
     }
 
     /// The effective settings as `NAME=value` lines, with the key redacted (for `check-config`).

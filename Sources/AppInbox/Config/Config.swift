@@ -43,6 +43,8 @@ public struct Config: Sendable {
     public var initScript = InitScriptSettings()
     /// Signed identity tokens: where they come from and what they must claim.
     public var signedIdentity = SignedIdentitySettings()
+    /// Fleet mode: Redis, the fleet's budget and shared secret.
+    public var fleet = FleetSettings()
     /// The keys read from `signedIdentity`'s files; nil when signed identity is off.
     public var signedIdentityKeys: SignedIdentityKeys?
 

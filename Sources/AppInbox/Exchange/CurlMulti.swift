@@ -7,6 +7,8 @@ import Glibc
 /// sessions and DNS come from the process's `CurlShare`. Finished transfers and due pauses run
 /// their continuations on this thread. The loop is epoll with curl_multi_socket_action(3)
 /// (Sources/CCurl/loop.c), so an event touches only the transfer whose socket it concerns.
+/// In fleet mode the Redis connection lives on the same loop (`watch`, `perform`): a request
+/// waiting for Redis is an entry in a table too.
 public final class CurlMulti: @unchecked Sendable {
     private let multi: UnsafeMutableRawPointer
     private let loop = UnsafeMutablePointer<ccurl_loop>.allocate(capacity: 1)
@@ -19,7 +21,10 @@ public final class CurlMulti: @unchecked Sendable {
     private struct Inbox {
         var transfers: [(CurlEasy, @Sendable (CURLcode) -> Void)] = []
         var timers: [Timer] = []
+        var jobs: [@Sendable () -> Void] = []
     }
+    /// Runs on this thread when the watched descriptor is readable.
+    private var onWatchedReady: (@Sendable () -> Void)?
 
     private struct Timer {
         let dueMs: Double
@@ -47,7 +52,7 @@ public final class CurlMulti: @unchecked Sendable {
     private init() throws(SetupError) {
         guard let multi = curl_multi_init() else { throw SetupError(function: "curl_multi_init", detail: "failed") }
         self.multi = multi
-        loop.initialize(to: ccurl_loop(epoll: -1, wake: -1, deadline_ms: -1))
+        loop.initialize(to: ccurl_loop(epoll: -1, wake: -1, deadline_ms: -1, watched: -1))
         guard ccurl_loop_init(loop, multi, Int32(Self.keptConnections)) == 0 else {
             curl_multi_cleanup(multi)
             throw SetupError(function: "ccurl_loop_init", detail: String(cString: strerror(errno)))
@@ -70,6 +75,26 @@ public final class CurlMulti: @unchecked Sendable {
         wake()
     }
 
+    /// Runs `work` on the loop thread, on its next turn.
+    func perform(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.jobs.append(work) }
+        wake()
+    }
+
+    /// Has the loop wait on `fd` too and run `onReady` (on the loop thread) whenever it is
+    /// readable; one descriptor at most (the Redis connection's epoll set). Waits until the
+    /// loop thread has taken it: the loop's state is that thread's alone.
+    func watch(_ fd: Int32, onReady: @escaping @Sendable () -> Void) throws(SetupError) {
+        let failure = Awaited<Int32>()
+        perform {
+            let watched = ccurl_loop_watch(self.loop, fd) == 0
+            if watched { self.onWatchedReady = onReady }
+            failure.supply(watched ? 0 : errno)
+        }
+        let code = failure.wait()
+        guard code == 0 else { throw SetupError(function: "ccurl_loop_watch", detail: String(cString: strerror(code))) }
+    }
+
     private func wake() {
         ccurl_loop_wake(loop)
     }
@@ -90,6 +115,7 @@ public final class CurlMulti: @unchecked Sendable {
                 }
             }
             timers += arrived.timers
+            for job in arrived.jobs { job() }
             runDueTimers()
             var handle: UnsafeMutableRawPointer?
             var result = CURLE_OK
@@ -100,9 +126,11 @@ public final class CurlMulti: @unchecked Sendable {
             // Waits at most this long, less if curl's own timer is due sooner; a new transfer
             // or pause from another thread wakes it at once.
             let nextTimer = timers.map(\.dueMs).min().map { max(0, $0 - MonotonicClock.nowMs()) } ?? 1000
-            if ccurl_loop_run_once(loop, multi, Int32(min(nextTimer.rounded(.up), 1000))) != 0 {
+            var watchedReady: Int32 = 0
+            if ccurl_loop_run_once(loop, multi, Int32(min(nextTimer.rounded(.up), 1000)), &watchedReady) != 0 {
                 MonotonicClock.sleep(ms: 1)  // epoll_wait failed (not EINTR): do not spin
             }
+            if watchedReady != 0 { onWatchedReady?() }
         }
     }
 

@@ -24,17 +24,23 @@ public final class AppInboxService: Sendable {
 
     /// Creates the shared state before the workers start. `makeTransport` gives each worker its
     /// connection to eSputnik.
-    public convenience init(config: Config, log: Log, makeTransport: @escaping TransportFactory) throws(SetupError) {
-        try self.init(config: config, log: log, clock: .monotonic, makeTransport: makeTransport)
+    /// `fleet` (fleet mode) keeps the limits, the cache and single flight in Redis.
+    public convenience init(config: Config, log: Log, fleet: Fleet? = nil, makeTransport: @escaping TransportFactory) throws(SetupError) {
+        try self.init(config: config, log: log, clock: .monotonic, fleet: fleet, makeTransport: makeTransport)
     }
 
-    init(config: Config, log: Log, clock: PipelineClock, makeTransport: @escaping TransportFactory) throws(SetupError) {
+    init(config: Config, log: Log, clock: PipelineClock, fleet: Fleet? = nil, makeTransport: @escaping TransportFactory) throws(SetupError) {
         self.config = config
         self.log = log
-        hasher = try IdentityHasher()
+        // The fleet's hosts must agree on every user's key; a lone responder's key is its own.
+        if let secret = config.fleet.secret {
+            hasher = IdentityHasher(secret: secret.identityKey)
+        } else {
+            hasher = try IdentityHasher()
+        }
         let perMinute = config.resilience.rateLimitPerMinute
         limiter = perMinute > 0 ? RateLimiter(perMinute: perMinute) : nil
-        guards = UpstreamGuards(config: config, log: log, clock: clock, makeTransport: makeTransport)
+        guards = UpstreamGuards(config: config, log: log, clock: clock, fleet: fleet, makeTransport: makeTransport)
         initScripts = InitScriptCatalog(settings: config.initScript, basePath: config.basePath)
         signedIdentity = ReadWriteLock(config.signedIdentityVerifier)
     }
@@ -48,6 +54,9 @@ public final class AppInboxService: Sendable {
     }
 
     /// Whether the process should report itself unready (`APP_INBOX_HEALTH_STRICT`).
+    /// Fleet mode's state and counters for `status`; nil when off.
+    var fleet: Fleet? { guards.fleet }
+
     var isUnhealthy: Bool {
         config.resilience.healthStrict && guards.breaker.withLock { !$0.isClosed }
     }

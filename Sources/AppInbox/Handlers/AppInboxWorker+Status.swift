@@ -7,11 +7,12 @@ extension AppInboxWorker {
         let report = StatusReport(
             counters: metrics.snapshot, uptimeSeconds: metrics.uptimeSeconds, workers: service.config.threads,
             busyWorkers: metrics.busyWorkers.load(ordering: .relaxed),
-            upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cache != nil,
+            upstreamInFlight: service.guards.admission.count, cacheEnabled: service.guards.cacheEnabled,
             signedIdentityEnabled: service.signedIdentity.read { $0 != nil },
             cacheSize: cacheStats.size, cacheEvictions: cacheStats.evictions, breaker: service.guards.breaker.withLock { $0 },
             listenQueueMax: metrics.listenQueueMaxIfKnown, openDescriptors: Descriptors.openCount(),
-            descriptorLimit: Descriptors.limit, limits: limits)
+            descriptorLimit: Descriptors.limit,
+            fleet: service.fleet.map { ($0.redis.state.name, $0.redis.stats.withLock { $0 }) }, limits: limits)
         if RequestTarget.query(of: request)["format"] == "prometheus" {
             return Response(
                 status: 200,
@@ -38,6 +39,8 @@ extension AppInboxWorker {
             "max_upstream_while_stalled": service.guards.admission.stalledCap,
             "rate_limit_per_min": resilience.rateLimitPerMinute,
             "cache_max": resilience.cacheMax,
+            "upstream_rps": service.fleet == nil ? 0 : config.fleet.upstreamRPS,
+            "redis_timeout_ms": service.fleet == nil ? 0 : config.fleet.redisTimeoutMs,
         ]
     }
 }

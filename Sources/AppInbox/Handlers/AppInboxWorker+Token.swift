@@ -18,20 +18,64 @@ extension AppInboxWorker {
 
         let now = service.clock.now()
         let key = identityKey(identity)
-        if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
-            counters.count(\.rateLimited)
-            return .now(APIError.rateLimited(retryAfter: retryAfter).response)
-        }
         // fresh=1: the eSputnik script found its token invalid; fetch and replace it.
         let fresh = RequestTarget.query(of: request)["fresh"] == "1"
         let deferral = Deferral()
-        tokens.token(for: identity, key: key, fresh: fresh, nowMs: now) { answer in
+        let answer = { @Sendable (answer: TokenSource.Answer) in
             trace.upstreamStatus = answer.outcome.upstreamStatus
             trace.coalesced = answer.coalesced
             deferral.complete(answer.outcome.response)
         }
+        if let fleet = service.fleet, let key {
+            if fleet.isUp {
+                viaFleet(identity, key: key, fresh: fresh, fleet: fleet, deferral: deferral, answer: answer)
+                return deferral.reply
+            }
+            fleet.redis.noteFallback("redis is \(fleet.redis.state.name)")
+        }
+        if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
+            counters.count(\.rateLimited)
+            return .now(APIError.rateLimited(retryAfter: retryAfter).response)
+        }
+        tokens.token(for: identity, key: key, fresh: fresh, nowMs: now, done: answer)
         // A cache hit has answered already.
         return deferral.reply
+    }
+
+    /// Fleet mode with Redis up: the fleet's rate limit and cache in one round trip, on the
+    /// exchange loop's thread, then the pipeline from there. Should Redis not answer in time,
+    /// this responder's own rate limit applies, and its share of the budget.
+    private func viaFleet(
+        _ identity: ContactIdentity, key: IdentityKey, fresh: Bool, fleet: Fleet, deferral: Deferral,
+        answer: @escaping @Sendable (TokenSource.Answer) -> Void
+    ) {
+        let pipeline = tokens.pipeline()
+        let perMinute = service.config.resilience.rateLimitPerMinute
+        let cacheEnabled = service.guards.cacheEnabled
+        guard perMinute > 0 || cacheEnabled else {
+            return pipeline.coalesced(identity, key: key, viaFleet: true, done: answer)
+        }
+        let (counters, limiter, clock) = (counters, service.limiter, service.clock)
+        fleet.admit(key, perMinute: perMinute, readCache: cacheEnabled && !fresh) { admission in
+            switch admission {
+            case .limited(let retryAfter):
+                counters.count(\.rateLimited)
+                deferral.complete(APIError.rateLimited(retryAfter: retryAfter).response)
+            case .cached(let outcome):
+                counters.count(\.cacheHits)
+                answer(TokenSource.Answer(outcome: outcome))
+            case .miss:
+                if cacheEnabled { counters.count(\.cacheMisses) }
+                pipeline.coalesced(identity, key: key, viaFleet: true, done: answer)
+            case .unavailable(let reason):
+                fleet.redis.noteFallback(reason)
+                if let limiter, let retryAfter = limiter.admit(key, nowMs: clock.now()) {
+                    counters.count(\.rateLimited)
+                    return deferral.complete(APIError.rateLimited(retryAfter: retryAfter).response)
+                }
+                pipeline.coalesced(identity, key: key, viaFleet: false, done: answer)
+            }
+        }
     }
 
     /// The identity the web server set in params; failing that, when signed identity is on, the
@@ -53,10 +97,10 @@ extension AppInboxWorker {
         }
     }
 
-    /// The identity's cache and rate-limit key, when either is on. Without a key the request
-    /// skips both: filing it under any shared key could hand it another user's token.
+    /// The identity's cache, rate-limit and fleet key, when any is on. Without a key the request
+    /// skips them all: filing it under any shared key could hand it another user's token.
     private func identityKey(_ identity: ContactIdentity) -> IdentityKey? {
-        guard service.guards.cache != nil || service.limiter != nil else { return nil }
+        guard service.guards.cache != nil || service.limiter != nil || service.fleet != nil else { return nil }
         let key = keyer.key(for: identity)
         if key == nil { service.reportKeyFailure() }
         return key

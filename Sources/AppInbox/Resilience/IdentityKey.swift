@@ -1,8 +1,9 @@
 import CCrypto
 
-/// A keyed digest of an identity: the cache and the rate limiter remember users by this alone,
-/// so no email or phone number sits in their tables, and the per-process random key means the
-/// digests mean nothing outside this process.
+/// A keyed digest of an identity: the cache, the rate limiter and the fleet's Redis know users by
+/// this alone, so no email or phone number sits in their tables. The key is random per process,
+/// or in fleet mode derived from the fleet's shared secret; either way the digests mean nothing
+/// to whoever lacks it.
 public struct IdentityKey: Hashable, Sendable {
     let digest: Digest256
 }
@@ -10,6 +11,11 @@ public struct IdentityKey: Hashable, Sendable {
 /// Computes `IdentityKey`s with HMAC-SHA256 under a secret made at startup.
 public struct IdentityHasher: Sendable {
     private let secret: [UInt8]
+
+    /// Keys under a secret the fleet shares (`FleetSecret.identityKey`), the same on every host.
+    init(secret: [UInt8]) {
+        self.secret = secret
+    }
 
     /// Draws a fresh 32-byte secret from OpenSSL's CSPRNG.
     public init() throws(SetupError) {

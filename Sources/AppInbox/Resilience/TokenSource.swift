@@ -1,6 +1,6 @@
-/// One worker's way to a token: cache → single flight → upstream cap → circuit breaker →
-/// eSputnik → cache. It owns the worker's exchange (its own transport, rebuilt after a reload)
-/// and counters; the pieces all workers share are in `UpstreamGuards`.
+/// One worker's way to a token: cache → `TokenPipeline`. It owns the worker's exchange (its own
+/// transport, rebuilt after a reload) and counters; the pieces all workers share are in
+/// `UpstreamGuards`.
 struct TokenSource {
     let guards: UpstreamGuards
     let counters: Metrics.Shard
@@ -34,68 +34,15 @@ struct TokenSource {
             }
             counters.count(\.cacheMisses)
         }
+        pipeline().coalesced(identity, key: key, viaFleet: guards.fleet?.isUp == true, done: done)
+    }
+
+    /// The rest of the way for a request past the limits and the cache, with this worker's
+    /// current exchange: a value, so that it may go on on the exchange loop's thread (fleet mode
+    /// decides there).
+    mutating func pipeline() -> TokenPipeline {
         refreshExchange()
-        guard guards.flights.join(identity, follower: { done(Answer(outcome: $0, coalesced: true)) }) else { return }
-        let flights = guards.flights
-        call(identity, key: key) { outcome in
-            // The leader answers first, then everyone who joined its flight meanwhile.
-            done(Answer(outcome: outcome))
-            flights.finish(identity, with: outcome)
-        }
-    }
-
-    /// One upstream call as a single-flight leader makes it: through the cap and the breaker,
-    /// timed and counted, its token cached when the cache is on.
-    private func call(_ identity: ContactIdentity, key: IdentityKey?, done: @escaping @Sendable (ExchangeOutcome) -> Void) {
-        // The cap first: a probe refused at capacity must not leave the breaker half-open forever.
-        let guards = guards
-        let counters = counters
-        let started = guards.clock.now()
-        guard guards.admission.admit(nowMs: started) else {
-            counters.count(\.upstreamCapRejected)
-            return done(.heldBack(retryAfter: 1))
-        }
-        if case .reject(let retryAfter) = guards.breaker.withLock({ $0.decide(nowMs: started) }) {
-            guards.admission.finish(nowMs: started)
-            counters.count(\.breakerRejected)
-            return done(.heldBack(retryAfter: retryAfter))
-        }
-        exchange.exchange(identity) { outcome in
-            let finished = guards.clock.now()
-            guards.admission.finish(nowMs: finished)
-            Self.record(outcome, of: identity, key: key, startedMs: started, finishedMs: finished, guards: guards, counters: counters)
-            done(outcome)
-        }
-    }
-
-    /// What an upstream call's outcome changes: the breaker, the counters, the refused-key
-    /// report, the cache.
-    private static func record(
-        _ outcome: ExchangeOutcome, of identity: ContactIdentity, key: IdentityKey?, startedMs: Double, finishedMs: Double,
-        guards: UpstreamGuards, counters: Metrics.Shard
-    ) {
-        switch guards.breaker.withLock({ $0.record(failed: outcome.opensBreaker, nowMs: finishedMs) }) {
-        case .opened:
-            guards.log.error(
-                "breaker_opened",
-                ["cooldown_s": String(guards.settings.breakerCooldownSeconds), "reason": outcome.metricLabel])
-        case .closed:
-            guards.log.info("breaker_closed", [:])
-        case nil:
-            break
-        }
-        counters.recordUpstream(outcome: outcome.metricLabel, durationMs: finishedMs - startedMs)
-        switch outcome.result {
-        case .failure(.refusedKey):
-            guards.reportAuthFailure(status: outcome.upstreamStatus, nowMs: finishedMs)
-        case .success(let token):
-            if let cache = guards.cache, let key {
-                let ttl = token.isEmpty ? guards.settings.negativeTTLSeconds : guards.settings.cacheTTLSeconds
-                cache.store(key, token: token, ttlSeconds: ttl, nowMs: finishedMs)
-            }
-        case .failure:
-            break
-        }
+        return TokenPipeline(guards: guards, counters: counters, exchange: exchange)
     }
 
     /// Picks up upstream settings changed by a reload (SIGHUP) before the next exchange. Requests

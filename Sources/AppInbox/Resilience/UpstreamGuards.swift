@@ -5,11 +5,14 @@ import Synchronization
 public typealias TransportFactory = @Sendable (UpstreamSettings) throws(SetupError) -> any UpstreamTransport
 
 /// The half of the token pipeline that every worker shares: single-flight table, cache, circuit
-/// breaker, upstream cap, the upstream settings in force and the auth-failure report. Each
-/// worker's `TokenSource` composes these with its own exchange and counters.
+/// breaker, upstream cap, fleet mode, the upstream settings in force and the auth-failure report.
+/// Each worker's `TokenSource` composes these with its own exchange and counters.
 public final class UpstreamGuards: Sendable {
-    let flights = SingleFlight<ContactIdentity, ExchangeOutcome>()
+    let flights = SingleFlight<ContactIdentity, TokenSource.Answer>()
+    /// This responder's cache; nil when the cache is off or kept by the fleet in Redis.
     let cache: TokenCache?
+    /// Fleet mode's shared limits, cache and single flight; nil when off.
+    let fleet: Fleet?
     let breaker: Locked<CircuitBreaker>
     let admission: UpstreamAdmission
     let settings: ResilienceSettings
@@ -30,13 +33,14 @@ public final class UpstreamGuards: Sendable {
         var timeoutMs: Int
     }
 
-    init(config: Config, log: Log, clock: PipelineClock, makeTransport: @escaping TransportFactory) {
+    init(config: Config, log: Log, clock: PipelineClock, fleet: Fleet?, makeTransport: @escaping TransportFactory) {
         let resilience = config.resilience
         settings = resilience
         self.log = log
         self.clock = clock
+        self.fleet = fleet
         self.makeTransport = makeTransport
-        cache = resilience.cacheTTLSeconds > 0 ? TokenCache(capacity: resilience.cacheMax) : nil
+        cache = resilience.cacheTTLSeconds > 0 && fleet == nil ? TokenCache(capacity: resilience.cacheMax) : nil
         breaker = Locked(
             CircuitBreaker(threshold: resilience.breakerFailures, cooldownSeconds: resilience.breakerCooldownSeconds))
         admission = UpstreamAdmission(maxUpstream: resilience.maxUpstream)
@@ -63,6 +67,16 @@ public final class UpstreamGuards: Sendable {
         let current = upstream.withLock { $0 }
         let transport = try makeTransport(current.settings)
         return (TokenExchange(transport: transport, timeoutMs: current.timeoutMs, log: log, clock: clock), current.number)
+    }
+
+    /// Whether the opt-in cache is on, in this responder or in the fleet's Redis.
+    var cacheEnabled: Bool { settings.cacheTTLSeconds > 0 }
+
+    /// How long the fleet caches a leader's outcome: nil when the cache is off or the call
+    /// failed (a failure leaves the cached token alone), the negative TTL for "no such contact".
+    func fleetCacheSeconds(for outcome: ExchangeOutcome) -> Int? {
+        guard cacheEnabled, case .success(let token) = outcome.result else { return nil }
+        return token.isEmpty ? settings.negativeTTLSeconds : settings.cacheTTLSeconds
     }
 
     /// A wrong API key fails every request; say so at error level once a minute, with a count.

@@ -19,6 +19,8 @@ public final class Metrics: Sendable {
         var rateLimited = 0
         var breakerRejected = 0
         var upstreamCapRejected = 0
+        /// Calls refused by the fleet's budget of calls to eSputnik (or this responder's share).
+        var budgetRejected = 0
         /// Signed identity tokens: verified in full, found among those already verified, refused.
         var tokensVerified = 0
         var tokensRemembered = 0
@@ -38,6 +40,7 @@ public final class Metrics: Sendable {
             rateLimited += other.rateLimited
             breakerRejected += other.breakerRejected
             upstreamCapRejected += other.upstreamCapRejected
+            budgetRejected += other.budgetRejected
             tokensVerified += other.tokensVerified
             tokensRemembered += other.tokensRemembered
             tokensRefused += other.tokensRefused

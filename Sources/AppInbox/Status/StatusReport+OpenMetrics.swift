@@ -38,6 +38,20 @@ extension StatusReport {
             "app_inbox_upstream_rejected_at_capacity", "counter",
             "Requests refused because APP_INBOX_MAX_UPSTREAM calls were under way.", counters.upstreamCapRejected)
         single(
+            "app_inbox_upstream_rejected_over_budget", "counter",
+            "Requests refused because the fleet's APP_INBOX_UPSTREAM_RPS was spent.", counters.budgetRejected)
+        if let fleet {
+            single("app_inbox_redis_up", "gauge", "1 while fleet mode's Redis connection is up.", fleet.state == "up" ? 1 : 0)
+            single("app_inbox_redis_round_trips", "counter", "Redis commands answered.", fleet.stats.roundTrips)
+            single("app_inbox_redis_errors", "counter", "Redis commands answered with an error.", fleet.stats.errors)
+            single("app_inbox_redis_timeouts", "counter", "Times Redis did not answer within APP_INBOX_REDIS_TIMEOUT_MS.", fleet.stats.timeouts)
+            single(
+                "app_inbox_redis_fallbacks", "counter", "Token requests served with local limits because Redis was unavailable.",
+                fleet.stats.fallbacks)
+            single("app_inbox_redis_latency_seconds", "gauge", "Mean Redis round trip (weighted to recent ones).", fleet.stats.latencyMs / 1000)
+            single("app_inbox_fleet_members", "gauge", "Responders seen in the fleet in the last 5 seconds.", fleet.stats.members)
+        }
+        single(
             "app_inbox_coalesced_requests", "counter", "Requests answered by another request's upstream call.",
             counters.coalesced)
         single("app_inbox_cache_hits", "counter", "Token requests answered from the cache.", counters.cacheHits)

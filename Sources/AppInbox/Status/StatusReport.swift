@@ -15,6 +15,8 @@ struct StatusReport {
     /// Descriptors open now and the soft limit (each kept connection holds one), when known.
     var openDescriptors: Int? = nil
     var descriptorLimit: Int? = nil
+    /// Fleet mode's Redis state and counters; nil when fleet mode is off.
+    var fleet: (state: String, stats: RedisStats)? = nil
     /// The limits in force, by name, so that each reads next to what it limits.
     var limits: KeyValuePairs<String, Int> = [:]
 
@@ -54,6 +56,7 @@ struct StatusReport {
                     }
                     out.field("in_flight") { out.number(upstreamInFlight) }
                     out.field("rejected_at_capacity") { out.number(counters.upstreamCapRejected) }
+                    out.field("rejected_over_budget") { out.number(counters.budgetRejected) }
                     out.field("latency_ms") {
                         out.object {
                             out.field("buckets") {
@@ -103,6 +106,22 @@ struct StatusReport {
                 out.object {
                     out.field("open") { if let openDescriptors { out.number(openDescriptors) } else { out.null() } }
                     out.field("limit") { if let descriptorLimit { out.number(descriptorLimit) } else { out.null() } }
+                }
+            }
+            out.field("fleet") {
+                out.object {
+                    out.field("enabled") { out.bool(fleet != nil) }
+                    if let fleet {
+                        out.field("redis") { out.string(fleet.state) }
+                        out.field("latency_ms") { out.number((fleet.stats.latencyMs * 1000).rounded() / 1000) }
+                        out.field("round_trips") { out.number(fleet.stats.roundTrips) }
+                        out.field("errors") { out.number(fleet.stats.errors) }
+                        out.field("timeouts") { out.number(fleet.stats.timeouts) }
+                        out.field("connects") { out.number(fleet.stats.connects) }
+                        out.field("disconnects") { out.number(fleet.stats.disconnects) }
+                        out.field("fallbacks") { out.number(fleet.stats.fallbacks) }
+                        out.field("members") { out.number(fleet.stats.members) }
+                    }
                 }
             }
             out.field("breaker") {

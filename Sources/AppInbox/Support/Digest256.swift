@@ -15,6 +15,11 @@ struct Digest256: Hashable, Sendable {
         words = (word(0), word(8), word(16), word(24))
     }
 
+    /// The 32 bytes again, big-endian.
+    var bytes: [UInt8] {
+        [words.0, words.1, words.2, words.3].flatMap { word in (0..<8).reversed().map { UInt8(truncatingIfNeeded: word >> ($0 * 8)) } }
+    }
+
     static func == (lhs: Digest256, rhs: Digest256) -> Bool {
         lhs.words == rhs.words
     }

@@ -60,4 +60,15 @@ void ccrypto_pkey_free(EVP_PKEY *pkey);
 int ccrypto_verify(EVP_PKEY *pkey, int kind, const uint8_t *message, size_t length, const uint8_t *signature,
                    size_t signature_length);
 
+/// The length of a sealed value of `length` bytes (seal.c).
+size_t ccrypto_sealed_length(size_t length);
+/// Seals `plain` with AES-256-GCM under the 32-byte `key`, binding `aad`, into `out`
+/// (ccrypto_sealed_length(length) bytes); 1, or 0 when OpenSSL failed.
+int ccrypto_seal(const uint8_t *key, const uint8_t *aad, size_t aad_length, const uint8_t *plain, size_t length,
+                 uint8_t *out);
+/// Opens a value sealed by ccrypto_seal into `out` (length - 28 bytes at most); the plain length,
+/// or -1 when the value was not sealed under this key and `aad`, or was changed.
+long ccrypto_open(const uint8_t *key, const uint8_t *aad, size_t aad_length, const uint8_t *sealed, size_t length,
+                  uint8_t *out);
+
 #endif

@@ -66,6 +66,8 @@ struct ccurl_loop {
     int wake;
     /// When curl next wants CURL_SOCKET_TIMEOUT, in CLOCK_MONOTONIC milliseconds; -1 for never.
     long long deadline_ms;
+    /// One more descriptor the loop waits on for its owner (ccurl_loop_watch); -1 for none.
+    int watched;
 };
 
 /// Creates the epoll instance and the wake-up eventfd, installs the socket and timer callbacks
@@ -73,9 +75,13 @@ struct ccurl_loop {
 int ccurl_loop_init(struct ccurl_loop *loop, CURLM *multi, int max_connections);
 /// Wakes a loop waiting in ccurl_loop_run_once; callable from any thread.
 void ccurl_loop_wake(struct ccurl_loop *loop);
+/// Adds `fd` (readable) to what the loop waits on, for a descriptor that is not curl's: the
+/// epoll set of the Redis connection (Sources/CRedis); 0, or -1 with errno. One at most.
+int ccurl_loop_watch(struct ccurl_loop *loop, int fd);
 /// Waits up to `longest_wait_ms` (less when curl's timer is due sooner) and lets curl act on the
-/// sockets that are ready and on its timer; 0, or -1 when epoll_wait fails.
-int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_ms);
+/// sockets that are ready and on its timer; sets `watched_ready` when the watched descriptor is
+/// readable, for the caller to act on. 0, or -1 when epoll_wait fails.
+int ccurl_loop_run_once(struct ccurl_loop *loop, CURLM *multi, int longest_wait_ms, int *watched_ready);
 
 /// A share handle for DNS and TLS sessions, with one mutex per shared data type.
 /// Connections are deliberately not shared: sharing them across concurrently
