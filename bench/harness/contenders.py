@@ -33,7 +33,7 @@ class Binaries:
 class ContenderSpec:
     key: str
     label: str
-    kind: str                 # "nginx", "c", "app", "php" or "standin": the class that starts it (KINDS)
+    kind: str                 # "nginx", "c", "app", "fleet", "php" or "standin": the class that starts it (KINDS)
     keep_conn: bool           # fastcgi_keep_conn; None for nginx answering itself
     upstream: str = None      # "fixed" or "sandbox": which eSputnik stand-in it exchanges with
     cache: bool = False
@@ -79,6 +79,12 @@ CONTENDERS = {spec.key: spec for spec in [
     ContenderSpec("c-keep-pool", f"C libfcgi responder, pool {POOL}", "c", True, pool=POOL),
     ContenderSpec("app-hit-keep-pool", f"app-inbox-fcgi, cache hit, pool {POOL}", "app", True, "fixed", cache=True,
                   pool=POOL, idle=IDLE_CONNECTIONS, threads=os.cpu_count()),
+    # Fleet mode (README.md "Scaling out"): three responders behind one nginx upstream sharing one
+    # redis-server, all on these two cores; the cache hit costs a Redis round trip (the rate
+    # limit and the cache in one script), an exchange three (admit, lead, finish).
+    ContenderSpec("app-fleet-hit", "app-inbox-fcgi fleet of 3 + Redis, cache hit", "fleet", True, "fixed", cache=True,
+                  threads=1),
+    ContenderSpec("app-fleet-exch", "app-inbox-fcgi fleet of 3 + Redis, exchange", "fleet", True, "fixed", threads=1),
     ContenderSpec("app-exch-keep", "app-inbox-fcgi, exchange", "app", True, "fixed"),
     ContenderSpec("app-exch-nokeep", "app-inbox-fcgi, exchange", "app", False, "fixed"),
     ContenderSpec("php-keep", "php-fpm + php-curl, exchange", "php", True, "fixed"),
@@ -132,8 +138,9 @@ class Contender:
         size = self.spec.pool or max(1, self.threads // 2)
         pool = f"keepalive {size}; keepalive_requests 1000000;" if self.spec.keep_conn else ""
         keep = "fastcgi_keep_conn on;" if self.spec.keep_conn else ""
+        servers = " ".join(f"server 127.0.0.1:{port};" for port in self.fcgi_ports())
         return f"""
-    upstream {name} {{ server 127.0.0.1:{self.fcgi_port}; {pool} }}
+    upstream {name} {{ {servers} {pool} }}
     server {{
         listen 127.0.0.1:{self.front_port};
         location / {{
@@ -147,11 +154,18 @@ class Contender:
         }}
     }}"""
 
+    def fcgi_ports(self):
+        return [self.fcgi_port]
+
     def pids(self):
         if self.proc is None:
             return []
         # php-fpm's master and workers; app-inbox-fcgi's supervisor and its serving child.
         return [self.proc.pid] + child_pids(self.proc.pid)
+
+    def stop(self, procs):
+        if self.proc is not None:
+            procs.stop(self.proc)
 
     def start(self, procs, workdir, upstream, binaries):
         """Starts the responder and waits until it takes connections."""
@@ -222,6 +236,64 @@ class AppContender(Contender):
         return {"BENCH_TOKENS": str(self.tokens)} if self.tokens else {}
 
 
+class FleetContender(AppContender):
+    """Three app-inbox-fcgi processes in fleet mode behind one nginx upstream (round robin), with
+    one redis-server on a unix socket: several hosts' responders, squeezed onto this machine.
+    The fleet's budget is set far above what the fixed upstream answers, so that the exchange
+    row measures the Redis round trips, not the budget."""
+
+    HOSTS = 3
+
+    def __init__(self, spec, threads, levels):
+        super().__init__(spec, threads, levels)
+        self.ports = [self.fcgi_port] + [free_port() for _ in range(self.HOSTS - 1)]
+        self.hosts = []
+        self.redis = None
+
+    def fcgi_ports(self):
+        return self.ports
+
+    def start(self, procs, workdir, upstream, binaries):
+        directory = Path(workdir) / self.key
+        directory.mkdir()
+        socket = directory / "redis.sock"
+        self.redis = procs.start(["redis-server", "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
+                                  "--save", "", "--appendonly", "no", "--dir", str(directory)], directory / "redis.log")
+        deadline = time.monotonic() + 10
+        while not socket.exists():
+            if self.redis.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start: {(directory / 'redis.log').read_text()}")
+            time.sleep(0.02)
+        secret = directory / "fleet.key"
+        secret.write_text(os.urandom(32).hex())
+        secret.chmod(0o600)
+        env = {**upstream.app_env(self.upstream, cache=self.spec.cache), "APP_INBOX_REDIS_URL": f"unix://{socket}",
+               "APP_INBOX_CACHE_KEY_FILE": str(secret), "APP_INBOX_UPSTREAM_RPS": "100000"}
+        for index, port in enumerate(self.ports):
+            log = directory / f"responder-{index}.log"
+            argv = [str(binaries.app), "--listen", f"127.0.0.1:{port}", "--threads", str(self.threads)]
+            self.hosts.append((procs.start(argv, log, env=env), log))
+        self.proc = self.hosts[0][0]
+        for (host, log), port in zip(self.hosts, self.ports):
+            wait_for_port(port, timeout=15.0, proc=host)
+            while "redis_up" not in log.read_text(errors="replace"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"a fleet responder did not reach Redis: {log.read_text()}")
+                time.sleep(0.02)
+
+    def pids(self):
+        pids = [self.redis.pid] if self.redis else []
+        for host, _ in self.hosts:
+            pids += [host.pid] + child_pids(host.pid)
+        return pids
+
+    def stop(self, procs):
+        for host, _ in self.hosts:
+            procs.stop(host)
+        if self.redis is not None:
+            procs.stop(self.redis)
+
+
 class PhpContender(Contender):
     """php-fpm running bench/php/token.php, the same exchange with php-curl."""
 
@@ -254,7 +326,7 @@ env[BENCH_CA_FILE] = {upstream.ca}
 
 
 KINDS = {"nginx": NginxContender, "c": CContender, "app": AppContender, "php": PhpContender,
-         "standin": StandinContender}
+         "standin": StandinContender, "fleet": FleetContender}
 
 
 def contender(key, threads, levels):

@@ -23,8 +23,9 @@ public final class CurlMulti: @unchecked Sendable {
         var timers: [Timer] = []
         var jobs: [@Sendable () -> Void] = []
     }
-    /// Runs on this thread when the watched descriptor is readable.
+    /// Run on this thread when the watched descriptor is readable, and before each wait.
     private var onWatchedReady: (@Sendable () -> Void)?
+    private var beforeWait: (@Sendable () -> Void)?
 
     private struct Timer {
         let dueMs: Double
@@ -82,13 +83,16 @@ public final class CurlMulti: @unchecked Sendable {
     }
 
     /// Has the loop wait on `fd` too and run `onReady` (on the loop thread) whenever it is
-    /// readable; one descriptor at most (the Redis connection's epoll set). Waits until the
-    /// loop thread has taken it: the loop's state is that thread's alone.
-    func watch(_ fd: Int32, onReady: @escaping @Sendable () -> Void) throws(SetupError) {
+    /// readable, and `beforeWait` before each wait; one descriptor at most (the Redis
+    /// connection's epoll set). Waits until the loop thread has taken it: the loop's state is
+    /// that thread's alone.
+    func watch(
+        _ fd: Int32, onReady: @escaping @Sendable () -> Void, beforeWait: @escaping @Sendable () -> Void
+    ) throws(SetupError) {
         let failure = Awaited<Int32>()
         perform {
             let watched = ccurl_loop_watch(self.loop, fd) == 0
-            if watched { self.onWatchedReady = onReady }
+            if watched { (self.onWatchedReady, self.beforeWait) = (onReady, beforeWait) }
             failure.supply(watched ? 0 : errno)
         }
         let code = failure.wait()
@@ -126,6 +130,7 @@ public final class CurlMulti: @unchecked Sendable {
             // Waits at most this long, less if curl's own timer is due sooner; a new transfer
             // or pause from another thread wakes it at once.
             let nextTimer = timers.map(\.dueMs).min().map { max(0, $0 - MonotonicClock.nowMs()) } ?? 1000
+            beforeWait?()
             var watchedReady: Int32 = 0
             if ccurl_loop_run_once(loop, multi, Int32(min(nextTimer.rounded(.up), 1000)), &watchedReady) != 0 {
                 MonotonicClock.sleep(ms: 1)  // epoll_wait failed (not EINTR): do not spin

@@ -74,7 +74,7 @@ final class RedisClient: @unchecked Sendable {
         self.handshake = handshake
         epoll = credis_epoll_create()
         guard epoll >= 0 else { throw SetupError(function: "epoll_create1", detail: String(cString: strerror(errno))) }
-        try loop.watch(epoll) { [unowned self] in self.dispatch() }
+        try loop.watch(epoll, onReady: { [unowned self] in self.dispatch() }, beforeWait: { [unowned self] in self.flush() })
         loop.perform { [unowned self] in
             self.connect()
             self.beat()
@@ -222,6 +222,12 @@ final class RedisClient: @unchecked Sendable {
         loop.after(wait) { [unowned self] in
             if self.connection == nil { self.connect() }
         }
+    }
+
+    private func flush() {
+        guard let connection else { return }
+        credis_flush(connection.events)
+        reap()
     }
 
     private func dispatch() {

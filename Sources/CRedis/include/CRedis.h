@@ -18,6 +18,8 @@ struct credis_events {
     redisAsyncContext *context;
     /// Set by hiredis's cleanup hook: the context is being freed and must not be touched.
     int closed;
+    /// hiredis has output to write (credis_flush writes it).
+    int write_wanted;
 };
 
 /// An epoll set for Redis connections; its descriptor, or -1 with errno.
@@ -26,6 +28,9 @@ int credis_epoll_create(void);
 struct credis_events *credis_attach(redisAsyncContext *context, int epoll);
 /// Frees a registration whose context hiredis has freed.
 void credis_events_free(struct credis_events *events);
+/// Writes the commands queued since the last flush, if the socket takes them; else waits for
+/// EPOLLOUT. Call before the loop waits.
+void credis_flush(struct credis_events *events);
 /// Lets hiredis read and write what the set reports ready, without waiting; 0, or -1 with errno.
 int credis_dispatch(int epoll);
 
