@@ -16,8 +16,9 @@ let package = Package(
         .target(name: "CFastCGI", linkerSettings: [.linkedLibrary("fcgi")]),
         .target(name: "CCurl", linkerSettings: [.linkedLibrary("curl")]),
         .target(name: "CCrypto", linkerSettings: [.linkedLibrary("crypto")]),
-        // hiredis's async API on our epoll loop (fleet mode's Redis).
-        .target(name: "CRedis", linkerSettings: [.linkedLibrary("hiredis")]),
+        // hiredis's async API on our epoll loop (fleet mode's Redis), linked statically: the
+        // binary of the release tarball then runs where libhiredis is not installed (shared hosting).
+        .target(name: "CRedis", linkerSettings: [.linkedLibrary(":libhiredis.a")]),
         .target(name: "CProcess"),
         // Request/Response values, JSON, the log, locks, the clock, file bytes: what the transport,
         // the app and the sandbox share. libc only.
