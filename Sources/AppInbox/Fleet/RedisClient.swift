@@ -120,9 +120,24 @@ final class RedisClient: @unchecked Sendable {
     // MARK: - The loop thread's
 
     private func connect() {
+        guard case .tcp(let host, let port) = endpoint.address, !RedisAddress.isNumeric(host) else {
+            return connect(to: endpoint.address)
+        }
+        publish(.connecting)
+        RedisAddress.resolve(host) { [unowned self] resolved in
+            self.loop.perform {
+                switch resolved {
+                case .success(let address): self.connect(to: .tcp(host: address, port: port))
+                case .failure(let error): self.lost(error.detail)
+                }
+            }
+        }
+    }
+
+    private func connect(to address: RedisEndpoint.Address) {
         let started = MonotonicClock.nowMs()
         let context: UnsafeMutablePointer<redisAsyncContext>?
-        switch endpoint.address {
+        switch address {
         case .tcp(let host, let port): context = redisAsyncConnect(host, Int32(port))
         case .unix(let path): context = redisAsyncConnectUnix(path)
         }
