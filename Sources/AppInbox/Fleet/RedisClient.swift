@@ -43,7 +43,8 @@ final class RedisClient: @unchecked Sendable {
     private let onMembers: @Sendable (Int) -> Void
     private var connection: Connection?
     private var backoffMs = RedisClient.firstBackoffMs
-    private var watchdogArmed = false
+    /// When the watchdog's earliest timer is due; infinity when none is set.
+    private var watchdogDueMs = Double.infinity
 
     static let firstBackoffMs = 100.0
     static let longestBackoffMs = 2000.0
@@ -101,7 +102,7 @@ final class RedisClient: @unchecked Sendable {
         guard sent else {
             return done(.unavailable("hiredis refused the command (the connection is closing)"))
         }
-        armWatchdog(after: timeoutMs)
+        armWatchdog(at: deadline)
     }
 
     /// Counts a token request that went on without Redis, and says so in the log at most once a minute.
@@ -173,7 +174,7 @@ final class RedisClient: @unchecked Sendable {
             }
             guard sent else { return drop(connection, reason: "hiredis refused the handshake") }
         }
-        armWatchdog(after: deadline - started)
+        armWatchdog(at: deadline)
     }
 
     private func connected() {
@@ -252,20 +253,21 @@ final class RedisClient: @unchecked Sendable {
         reap()
     }
 
-    /// One timer at a time, for the oldest waiting command: replies come in order, so when the
-    /// oldest has not timed out, none has.
-    private func armWatchdog(after ms: Double) {
-        guard !watchdogArmed else { return }
-        watchdogArmed = true
-        loop.after(max(ms, 1)) { [unowned self] in
-            self.watchdogArmed = false
+    /// A timer for the oldest waiting command: replies come in order, so when the oldest has not
+    /// timed out, none has. A deadline earlier than the timer set (a command after the longer
+    /// handshake deadline) sets an earlier one; a timer that finds an earlier one set does nothing.
+    private func armWatchdog(at due: Double) {
+        guard due < watchdogDueMs else { return }
+        watchdogDueMs = due
+        loop.after(max(due - MonotonicClock.nowMs(), 1)) { [unowned self] in
+            guard self.watchdogDueMs == due else { return }
+            self.watchdogDueMs = .infinity
             guard let connection = self.connection, let deadline = connection.oldestDeadlineMs else { return }
-            let now = MonotonicClock.nowMs()
-            if now >= deadline {
+            if MonotonicClock.nowMs() >= deadline {
                 self.stats.withLock { $0.timeouts += 1 }
                 self.drop(connection, reason: "no answer within \(Int(self.timeoutMs)) ms")
             } else {
-                self.armWatchdog(after: deadline - now)
+                self.armWatchdog(at: deadline)
             }
         }
     }
