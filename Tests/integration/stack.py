@@ -1,6 +1,6 @@
 """Real processes for the integration tests and the benchmarks (bench/harness): nginx,
-esputnik-sandbox and app-inbox-fcgi, on 127.0.0.1 and free high ports, each stopped by its own
-PID; the test CA; and the one HTTP client that every test and bench/run speak through."""
+esputnik-sandbox, app-inbox-fcgi and redis-server, on 127.0.0.1 and free high ports, each stopped
+by its own PID; the test CA; and the one HTTP client that every test and bench/run speak through."""
 
 import base64
 import http.client
@@ -383,6 +383,24 @@ class Responder:
         return stop(self.proc, sig, timeout)
 
 
+def identity_location(upstream, keep_conn=True):
+    """The front nginx's `location /` for the responders in `upstream`: it trusts the X-Test-*
+    request headers as the validated identity, a test-only stand-in for the site's login (see
+    nginx/app-inbox.conf for production mappings)."""
+    keep = "fastcgi_keep_conn on;" if keep_conn else ""
+    return f"""location / {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param INBOX_EMAIL $http_x_test_email;
+            fastcgi_param INBOX_PHONE $http_x_test_phone;
+            fastcgi_param INBOX_EXTERNAL_CUSTOMER_ID $http_x_test_external_id;
+            # Echoes the identity the answer was for, so load tests can check every token's owner.
+            add_header X-Test-Echo-Email $http_x_test_email always;
+            {keep}
+            fastcgi_read_timeout 30s;
+            fastcgi_pass {upstream};
+        }}"""
+
+
 class App:
     """app-inbox-fcgi with its own front nginx on a free port.
 
@@ -431,17 +449,7 @@ class App:
     server {{
         listen 127.0.0.1:{self.port};
         keepalive_requests 100000;
-        location / {{
-            include {FASTCGI_PARAMS};
-            fastcgi_param INBOX_EMAIL $http_x_test_email;
-            fastcgi_param INBOX_PHONE $http_x_test_phone;
-            fastcgi_param INBOX_EXTERNAL_CUSTOMER_ID $http_x_test_external_id;
-            # Echoes the identity the answer was for, so load tests can check every token's owner.
-            add_header X-Test-Echo-Email $http_x_test_email always;
-            {keep}
-            fastcgi_read_timeout 30s;
-            fastcgi_pass app;
-        }}
+        {identity_location("app", keep_conn)}
     }}
     server {{
         listen 127.0.0.1:{self.basic_port};
@@ -477,3 +485,222 @@ class App:
         code = stop(self.proc, sig)
         self.nginx.stop()
         return code
+
+
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+
+
+class RedisError(Exception):
+    """An error reply from Redis (`-ERR …`)."""
+
+
+def _resp_command(args):
+    """One command in RESP, Redis's wire format: an array of bulk strings."""
+    parts = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts += [b"$%d\r\n" % len(data), data, b"\r\n"]
+    return b"".join(parts)
+
+
+def _resp_reply(reader):
+    """One RESP2 reply: str for a status, int, bytes or None for a bulk string, a list for an
+    array; an error reply is returned as a RedisError, for the caller to raise."""
+    line = reader.readline()
+    if not line.endswith(b"\r\n"):
+        raise ConnectionError("Redis closed the connection")
+    kind, rest = line[:1], line[1:-2]
+    if kind == b"+":
+        return rest.decode()
+    if kind == b"-":
+        return RedisError(rest.decode(errors="replace"))
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        return None if int(rest) < 0 else reader.read(int(rest) + 2)[:-2]
+    if kind == b"*":
+        return None if int(rest) < 0 else [_resp_reply(reader) for _ in range(int(rest))]
+    raise ConnectionError(f"not a RESP reply: {line[:80]!r}")
+
+
+def _flatten(value):
+    """A reply of any shape as bytes, for searching it (fields, members and scores joined)."""
+    if isinstance(value, list):
+        return b"\n".join(_flatten(item) for item in value)
+    if isinstance(value, bytes):
+        return value
+    return b"" if value is None else str(value).encode()
+
+
+class Redis:
+    """redis-server on 127.0.0.1 and a free port, optionally also on a unix socket, keeping
+    nothing on disk; the fleet tests kill, stall and restart it under running responders.
+    `command` speaks RESP to it directly, over a new connection each time."""
+
+    def __init__(self, directory, unix_socket=False, password=None, start=True):
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()  # kept across restarts: the responders' URL names it
+        # Short on purpose: a unix socket's path may have at most 107 bytes.
+        self.socket_path = str(self.dir / "redis.sock") if unix_socket else None
+        self.password = password
+        self.log_path = self.dir / "redis.log"
+        self.proc = None
+        if start:
+            self.start()
+
+    def url(self, db=0, unix=False):
+        """The APP_INBOX_REDIS_URL that reaches this server."""
+        if unix:
+            return f"unix://{self.socket_path}?db={db}"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/{db}"
+
+    def start(self, timeout=10.0):
+        """Starts the server (again, on the same port and socket) and waits until PING answers."""
+        assert not self.running(), "redis-server is already running"
+        if not Path(REDIS_SERVER).exists():
+            raise RuntimeError(f"{REDIS_SERVER} is missing: scripts/install-deps --test installs redis-server")
+        argv = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no",
+                "--dir", str(self.dir), "--enable-debug-command", "local"]
+        if self.socket_path:
+            argv += ["--unixsocket", self.socket_path, "--unixsocketperm", "700"]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.proc.returncode}:\n{self.log()[-2000:]}")
+            try:
+                if self.command("PING", timeout=0.5) == "PONG":
+                    return
+            except (OSError, RedisError):
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not answer PING on {self.port} after {timeout}s")
+            time.sleep(0.02)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def command(self, *args, db=None, timeout=5.0):
+        """Runs one command, e.g. command("CLIENT", "PAUSE", 2000, "ALL"), and returns its reply;
+        raises RedisError for an error reply. `db` selects a database first."""
+        prelude = ([("AUTH", self.password)] if self.password else []) + ([("SELECT", db)] if db is not None else [])
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
+            conn.sendall(b"".join(_resp_command(c) for c in [*prelude, args]))
+            with conn.makefile("rb") as reader:
+                replies = [_resp_reply(reader) for _ in range(len(prelude) + 1)]
+        for reply in replies:
+            if isinstance(reply, RedisError):
+                raise reply
+        return replies[-1]
+
+    def contents(self, db=0):
+        """Every key of a database with its value as bytes (fields, members and scores joined):
+        what someone who can read this Redis sees."""
+        readers = {"string": ["GET"], "hash": ["HGETALL"], "list": ["LRANGE", 0, -1], "set": ["SMEMBERS"],
+                   "zset": ["ZRANGE", 0, -1, "WITHSCORES"], "stream": ["XRANGE", "-", "+"]}
+        found = {}
+        for key in self.command("KEYS", "*", db=db):
+            kind = self.command("TYPE", key, db=db)
+            if kind in readers:  # "none": expired meanwhile
+                name, *extra = readers[kind]
+                found[key] = _flatten(self.command(name, key, *extra, db=db))
+        return found
+
+    def kill(self):
+        """SIGKILL, as a crash or an OOM kill ends it: no goodbye to any client."""
+        self.proc.kill()
+        self.proc.wait()
+
+    def restart(self):
+        if self.running():
+            self.stop()
+        self.start()
+
+    def stop(self):
+        if self.proc is not None:
+            stop(self.proc, timeout=5.0)
+
+    def log(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def write_cache_key(path, size=32):
+    """A fleet's shared cache secret as an operator makes one (`openssl rand -hex 32 > FILE`):
+    2 × `size` hex digits and a newline."""
+    Path(path).write_text(os.urandom(size).hex() + "\n")
+    return Path(path)
+
+
+class Fleet:
+    """Responders in fleet mode, sharing one Redis and one cache key file, each alone on
+    127.0.0.1, behind one front nginx whose upstream round-robins across them. Each responder
+    can also be reached alone, through a server of the same nginx of its own: `host=1` … `size`.
+
+    The front nginx trusts the X-Test-* request headers as the identity, as App's does."""
+
+    def __init__(self, workdir, sandbox, redis_url, env=None, size=3, threads=4, key_file=None):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.key_file = key_file or write_cache_key(self.dir / "cache.key")
+        self.env = {"APP_INBOX_REDIS_URL": redis_url, "APP_INBOX_CACHE_KEY_FILE": str(self.key_file)} | (env or {})
+        self.hosts = list(range(1, size + 1))
+        self.responders = []
+        self.nginx = None
+        try:
+            for host in self.hosts:
+                self.responders.append(Responder(self.dir / f"host{host}", sandbox, env=self.env, threads=threads))
+            self.port = free_port()
+            self.host_ports = {host: free_port() for host in self.hosts}
+            members = " ".join(f"server 127.0.0.1:{r.port};" for r in self.responders)
+            upstreams = f"upstream app {{ {members} keepalive 8; }}\n" + "\n".join(
+                f"    upstream host{host} {{ server 127.0.0.1:{r.port}; keepalive 4; }}"
+                for host, r in zip(self.hosts, self.responders))
+            servers = "\n".join(
+                f"""
+    server {{
+        listen 127.0.0.1:{port};
+        keepalive_requests 100000;
+        {identity_location(upstream)}
+    }}""" for port, upstream in [(self.port, "app")] + [(self.host_ports[h], f"host{h}") for h in self.hosts])
+            self.nginx = Nginx(self.dir / "nginx", nginx_config(self.dir / "nginx", servers, upstreams),
+                               [self.port, *self.host_ports.values()])
+        except BaseException:
+            self.stop()
+            raise
+
+    def responder(self, host):
+        return self.responders[host - 1]
+
+    def get(self, path="/app-inbox/token", email=None, host=None, headers=None, timeout=10):
+        """One request, to responder `host` alone or (host=None) through the round robin;
+        returns (status, Headers, body bytes) as App.get does."""
+        all_headers = dict(headers or {}) | ({"X-Test-Email": email} if email is not None else {})
+        answer = http_request(self.host_ports[host] if host else self.port, path, headers=all_headers,
+                              timeout=timeout)
+        return answer.status, answer.headers, answer.body
+
+    def token(self, email, host=None, fresh=False, **kwargs):
+        status, _, body = self.get("/app-inbox/token" + ("?fresh=1" if fresh else ""), email=email, host=host,
+                                   **kwargs)
+        return status, json.loads(body) if body else None
+
+    def status(self, host):
+        """GET /app-inbox/status of one responder (each keeps its own counters)."""
+        status, _, body = self.get("/app-inbox/status", host=host)
+        assert status == 200, (host, status, body)
+        return json.loads(body)
+
+    def log(self, host):
+        return self.responder(host).log()
+
+    def stop(self):
+        if self.nginx is not None:
+            self.nginx.stop()
+        for responder in self.responders:
+            responder.stop()

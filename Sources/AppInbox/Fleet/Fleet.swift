@@ -79,7 +79,7 @@ public final class Fleet: Sendable {
     /// Counts a request against its identity's limit (`perMinute`, 0: no limit) and, when
     /// `readCache`, looks up its cached token.
     func admit(_ key: IdentityKey, perMinute: Int, readCache: Bool, done: @escaping @Sendable (Admission) -> Void) {
-        guard perMinute > 0 else { return lookup(key, done: done) }
+        guard perMinute > 0 else { return readCache ? lookup(key, done: done) : done(.miss) }
         let intervalMs = 60_000 / Double(perMinute)
         let command = evalsha(
             .admit, keys: [name("r", key), name("c", key)],
@@ -161,14 +161,20 @@ public final class Fleet: Sendable {
     }
 
     /// The leader's outcome, for its followers and (`cacheSeconds`: nil when the cache is off;
-    /// 0 removes) for the cache; the lease is given back.
-    func finish(_ key: IdentityKey, lease: String, outcome: ExchangeOutcome, cacheSeconds: Int?) {
+    /// 0 removes) for the cache; the lease is given back. `then` runs when Redis has it (or
+    /// could not take it): answering only then means that a request the user sends after this
+    /// answer never follows this call and gets its token again (a `fresh=1` would otherwise get
+    /// the very token it asked to replace).
+    func finish(
+        _ key: IdentityKey, lease: String, outcome: ExchangeOutcome, cacheSeconds: Int?,
+        then: @escaping @Sendable () -> Void
+    ) {
         let binding = key.digest.bytes
-        guard let sealed = secret.seal(FleetOutcome.encode(outcome), boundTo: binding) else { return }
+        guard let sealed = secret.seal(FleetOutcome.encode(outcome), boundTo: binding) else { return then() }
         let command = evalsha(
             .finish, keys: [name("l", key), name("f", key) + ":" + lease, name("c", key)],
             arguments: [Array(lease.utf8), sealed, Array(String(leaseMs).utf8), Array((cacheSeconds.map { String($0 * 1000) } ?? "-").utf8)])
-        loop.perform { self.redis.send(command) { _ in } }
+        loop.perform { self.redis.send(command) { _ in then() } }
     }
 
     /// A script's reply `{code, payload}`, or why there is none.

@@ -69,10 +69,10 @@ struct TokenPipeline: Sendable {
         let counters = counters
         let started = guards.clock.now()
         let finish = { @Sendable (outcome: ExchangeOutcome) in
-            if let lease, let key, let fleet = guards.fleet {
-                fleet.finish(key, lease: lease, outcome: outcome, cacheSeconds: guards.fleetCacheSeconds(for: outcome))
+            guard let lease, let key, let fleet = guards.fleet else { return done(outcome) }
+            fleet.finish(key, lease: lease, outcome: outcome, cacheSeconds: guards.fleetCacheSeconds(for: outcome)) {
+                done(outcome)
             }
-            done(outcome)
         }
         guard guards.admission.admit(nowMs: started) else {
             counters.count(\.upstreamCapRejected)
