@@ -44,6 +44,8 @@ class ContenderSpec:
     idle: int = 0             # then hold this many idle kept connections (bench/harness/idle.py)
     signed: str = None        # users sign in with a signed identity cookie of this algorithm
     cold: bool = False        # … a new token each time, so that each is verified in full
+    hosts: int = 3            # kind "fleet": responders behind the one upstream …
+    redis: bool = True        # … sharing a redis-server (False: each on its own, for comparison)
 
     @property
     def mode(self):
@@ -82,9 +84,16 @@ CONTENDERS = {spec.key: spec for spec in [
     # Fleet mode (README.md "Scaling out"): three responders behind one nginx upstream sharing one
     # redis-server, all on these two cores; the cache hit costs a Redis round trip (the rate
     # limit and the cache in one script), an exchange three (admit, lead, finish).
+    # nginx's pool as the single-host rows have it (half their 32 workers), not half of one worker.
     ContenderSpec("app-fleet-hit", "app-inbox-fcgi fleet of 3 + Redis, cache hit", "fleet", True, "fixed", cache=True,
-                  threads=1),
-    ContenderSpec("app-fleet-exch", "app-inbox-fcgi fleet of 3 + Redis, exchange", "fleet", True, "fixed", threads=1),
+                  threads=1, pool=16),
+    ContenderSpec("app-fleet-exch", "app-inbox-fcgi fleet of 3 + Redis, exchange", "fleet", True, "fixed", threads=1,
+                  pool=16),
+    # Where the fleet's cost goes: one responder with Redis, and three without.
+    ContenderSpec("app-fleet1-hit", "app-inbox-fcgi + Redis, cache hit", "fleet", True, "fixed", cache=True, hosts=1,
+                  extra=True),
+    ContenderSpec("app-three-hit", "3 × app-inbox-fcgi, no Redis, cache hit", "fleet", True, "fixed", cache=True,
+                  threads=1, pool=16, redis=False, extra=True),
     ContenderSpec("app-exch-keep", "app-inbox-fcgi, exchange", "app", True, "fixed"),
     ContenderSpec("app-exch-nokeep", "app-inbox-fcgi, exchange", "app", False, "fixed"),
     ContenderSpec("php-keep", "php-fpm + php-curl, exchange", "php", True, "fixed"),
@@ -242,11 +251,9 @@ class FleetContender(AppContender):
     The fleet's budget is set far above what the fixed upstream answers, so that the exchange
     row measures the Redis round trips, not the budget."""
 
-    HOSTS = 3
-
     def __init__(self, spec, threads, levels):
         super().__init__(spec, threads, levels)
-        self.ports = [self.fcgi_port] + [free_port() for _ in range(self.HOSTS - 1)]
+        self.ports = [self.fcgi_port] + [free_port() for _ in range(spec.hosts - 1)]
         self.hosts = []
         self.redis = None
 
@@ -256,6 +263,15 @@ class FleetContender(AppContender):
     def start(self, procs, workdir, upstream, binaries):
         directory = Path(workdir) / self.key
         directory.mkdir()
+        if not self.spec.redis:
+            env = upstream.app_env(self.upstream, cache=self.spec.cache)
+            for port in self.ports:
+                argv = [str(binaries.app), "--listen", f"127.0.0.1:{port}", "--threads", str(self.threads)]
+                self.hosts.append((procs.start(argv, directory / f"responder-{port}.log", env=env), None))
+            self.proc = self.hosts[0][0]
+            for (host, _), port in zip(self.hosts, self.ports):
+                wait_for_port(port, timeout=15.0, proc=host)
+            return
         socket = directory / "redis.sock"
         self.redis = procs.start(["redis-server", "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700",
                                   "--save", "", "--appendonly", "no", "--dir", str(directory)], directory / "redis.log")

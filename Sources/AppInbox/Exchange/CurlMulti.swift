@@ -1,5 +1,6 @@
 import CCurl
 import Glibc
+import Synchronization
 
 /// libcurl's multi interface on one thread of its own: every exchange with eSputnik, whoever
 /// started it, is a transfer here, so a request waiting for eSputnik is an entry in a table,
@@ -14,6 +15,9 @@ public final class CurlMulti: @unchecked Sendable {
     private let loop = UnsafeMutablePointer<ccurl_loop>.allocate(capacity: 1)
     /// Handed over by other threads; the loop takes them on its next turn.
     private let inbox = Locked(Inbox())
+    /// Whether the loop may be waiting in epoll: only then does a hand-over write to the eventfd.
+    /// Under load the loop is mostly busy, and a request handed over costs no system call.
+    private let mayBeWaiting = Atomic<Bool>(false)
     /// The loop thread's own: transfers under way by easy handle, and pauses by due time.
     private var running: [UnsafeMutableRawPointer: @Sendable (CURLcode) -> Void] = [:]
     private var timers: [Timer] = []
@@ -99,8 +103,10 @@ public final class CurlMulti: @unchecked Sendable {
         guard code == 0 else { throw SetupError(function: "ccurl_loop_watch", detail: String(cString: strerror(code))) }
     }
 
+    /// Called after adding to the inbox. The loop sets `mayBeWaiting` before it looks at the
+    /// inbox a last time and waits, so either it sees what was added, or this sees the flag.
     private func wake() {
-        ccurl_loop_wake(loop)
+        if mayBeWaiting.exchange(false, ordering: .sequentiallyConsistent) { ccurl_loop_wake(loop) }
     }
 
     private func run() {
@@ -131,10 +137,14 @@ public final class CurlMulti: @unchecked Sendable {
             // or pause from another thread wakes it at once.
             let nextTimer = timers.map(\.dueMs).min().map { max(0, $0 - MonotonicClock.nowMs()) } ?? 1000
             beforeWait?()
+            mayBeWaiting.store(true, ordering: .sequentiallyConsistent)
+            let handedOver = inbox.withLock { !$0.transfers.isEmpty || !$0.timers.isEmpty || !$0.jobs.isEmpty }
+            let waitMs = handedOver ? 0 : Int32(min(nextTimer.rounded(.up), 1000))
             var watchedReady: Int32 = 0
-            if ccurl_loop_run_once(loop, multi, Int32(min(nextTimer.rounded(.up), 1000)), &watchedReady) != 0 {
+            if ccurl_loop_run_once(loop, multi, waitMs, &watchedReady) != 0 {
                 MonotonicClock.sleep(ms: 1)  // epoll_wait failed (not EINTR): do not spin
             }
+            mayBeWaiting.store(false, ordering: .sequentiallyConsistent)
             if watchedReady != 0 { onWatchedReady?() }
         }
     }
