@@ -75,6 +75,8 @@ enum Command {
             if let path = config.signedIdentity.keysFile, config.signedIdentityKeys?.keys.contains(where: { $0.algorithm == .hs256 }) == true {
                 secretFiles.append((path, "an HS256 signed identity secret"))
             }
+            // With it and Redis, cached tokens can be read and users' keys computed.
+            if let path = config.fleet.secretFile { secretFiles.append((path, "the fleet's secret")) }
             for (path, what) in secretFiles where FileBytes.isWorldReadable(path) {
                 printError(
                     "app-inbox-fcgi: warning: \(path) holds \(what) and every local user can read it; chmod o-rwx \(path)")

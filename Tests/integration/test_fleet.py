@@ -403,3 +403,13 @@ def test_a_request_sent_after_an_answer_starts_a_call_of_its_own_on_any_host(sta
     tokens = [own_token(fleet, 1 + n % 3, "alice@example.com", fresh=n % 2 == 1) for n in range(30)]
     assert len(set(tokens)) == 30, [t for t in tokens if tokens.count(t) > 1]
     assert calls_for(sandbox, "alice@example.com") == 30
+
+
+def test_a_world_readable_fleet_secret_is_warned_about(sandbox, tmp_path):
+    key = write_cache_key(tmp_path / "fleet.key")
+    variables = {"APP_INBOX_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "APP_INBOX_CACHE_KEY_FILE": str(key)}
+    key.chmod(0o644)
+    result = run_cli(["check-config"], cli_env(sandbox) | variables)
+    assert result.returncode == 0 and f"{key} holds the fleet's secret and every local user can read it" in result.stderr
+    key.chmod(0o600)
+    assert "every local user" not in run_cli(["check-config"], cli_env(sandbox) | variables).stderr
