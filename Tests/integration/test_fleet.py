@@ -413,3 +413,37 @@ def test_a_world_readable_fleet_secret_is_warned_about(sandbox, tmp_path):
     assert result.returncode == 0 and f"{key} holds the fleet's secret and every local user can read it" in result.stderr
     key.chmod(0o600)
     assert "every local user" not in run_cli(["check-config"], cli_env(sandbox) | variables).stderr
+
+
+def cache_entries(redis):
+    """The keys of the shared cache's entries (`…:c:<identity key>`)."""
+    return {key for key in redis.command("KEYS", "*") if b":c:" in key}
+
+
+def test_a_value_moved_to_another_users_key_in_redis_is_never_handed_out(start_fleet, sandbox):
+    # Someone who can write to Redis copies Bob's cached token under Alice's key, then garbage:
+    # Alice never gets Bob's token; each time her request misses and eSputnik is asked again.
+    fleet = start_fleet(env={"APP_INBOX_CACHE_TTL_S": "60"})
+    own_token(fleet, 1, "alice@example.com")
+    [alice_key] = cache_entries(fleet.redis)
+    bob = own_token(fleet, 1, "bob@example.com")
+    [bob_key] = cache_entries(fleet.redis) - {alice_key}
+    fleet.redis.command("SET", alice_key, fleet.redis.command("GET", bob_key))
+    assert own_token(fleet, 2, "alice@example.com") != bob
+    fleet.redis.command("SET", alice_key, b"\x00not a sealed value")
+    own_token(fleet, 3, "alice@example.com")
+    assert calls_for(sandbox, "alice@example.com") == 3 and calls_for(sandbox, "bob@example.com") == 1
+
+
+def test_scripts_flushed_from_redis_are_loaded_again(start_fleet, sandbox):
+    # SCRIPT FLUSH (or a failover to a replica that never saw them): requests go on locally
+    # meanwhile, and the next connection loads the scripts again.
+    fleet = start_fleet(env={"APP_INBOX_RATE_LIMIT_PER_MIN": "5", **NO_BUDGET})
+    fleet.redis.command("SCRIPT", "FLUSH")
+    for host in fleet.hosts:
+        own_token(fleet, host, "alice@example.com")
+    wait_until_fleet_up(fleet)
+    assert any("NOSCRIPT" in fleet.log(host) for host in fleet.hosts)
+    # The fleet's limit holds again: 5 a minute for the whole fleet.
+    statuses = [fleet.token("bob@example.com", host=fleet.hosts[n % 3])[0] for n in range(6)]
+    assert statuses == [200] * 5 + [429], statuses
