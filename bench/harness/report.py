@@ -249,9 +249,17 @@ def markdown(rows, startup, meta):
         if not status:
             continue
         cache = status.get("cache") or {}
-        lines.append(f"- `{row.key}` status: cache {json.dumps(cache, separators=(',', ':'))}, "
-                     f"coalesced {status.get('coalesced')}, upstream calls "
-                     f"{json.dumps((status.get('upstream') or {}).get('calls'), separators=(',', ':'))}")
+        line = (f"- `{row.key}` status: cache {json.dumps(cache, separators=(',', ':'))}, "
+                f"coalesced {status.get('coalesced')}, upstream calls "
+                f"{json.dumps((status.get('upstream') or {}).get('calls'), separators=(',', ':'))}")
+        fleet = status.get("fleet") or {}
+        tokens = sum(((status.get("requests") or {}).get("token") or {}).values())
+        if fleet.get("enabled") and tokens:
+            # One host's figures (the status request reached one of them); the heartbeats included.
+            line += (f"; Redis (one host): {fleet['round_trips']:,} round trips for {tokens:,} token requests = "
+                     f"{fleet['round_trips'] / tokens:.2f} each, mean {fleet['latency_ms']} ms, "
+                     f"{fleet['timeouts']} timeouts, {fleet['fallbacks']} fallbacks")
+        lines.append(line)
     if startup:
         lines += ["", "Startup (process start to first answered request, straight over FastCGI; "
                   f"{startup[0]['runs']} runs, {meta['threads']} threads):", "",
