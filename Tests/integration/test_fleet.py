@@ -421,18 +421,19 @@ def cache_entries(redis):
 
 
 def test_a_value_moved_to_another_users_key_in_redis_is_never_handed_out(start_fleet, sandbox):
-    # Someone who can write to Redis copies Bob's cached token under Alice's key, then garbage:
-    # Alice never gets Bob's token; each time her request misses and eSputnik is asked again.
+    # Someone who can write to Redis copies another user's cached token under Alice's key, then
+    # garbage: Alice never gets the other's token; each time her request misses and eSputnik is
+    # asked again.
     fleet = start_fleet(env={"APP_INBOX_CACHE_TTL_S": "60"})
     own_token(fleet, 1, "alice@example.com")
     [alice_key] = cache_entries(fleet.redis)
-    bob = own_token(fleet, 1, "bob@example.com")
-    [bob_key] = cache_entries(fleet.redis) - {alice_key}
-    fleet.redis.command("SET", alice_key, fleet.redis.command("GET", bob_key))
-    assert own_token(fleet, 2, "alice@example.com") != bob
+    other = own_token(fleet, 1, "user1@example.com")
+    [other_key] = cache_entries(fleet.redis) - {alice_key}
+    fleet.redis.command("SET", alice_key, fleet.redis.command("GET", other_key))
+    assert own_token(fleet, 2, "alice@example.com") != other
     fleet.redis.command("SET", alice_key, b"\x00not a sealed value")
     own_token(fleet, 3, "alice@example.com")
-    assert calls_for(sandbox, "alice@example.com") == 3 and calls_for(sandbox, "bob@example.com") == 1
+    assert calls_for(sandbox, "alice@example.com") == 3 and calls_for(sandbox, "user1@example.com") == 1
 
 
 def test_scripts_flushed_from_redis_are_loaded_again(start_fleet, sandbox):
