@@ -43,6 +43,8 @@ final class RedisClient: @unchecked Sendable {
     private let onMembers: @Sendable (Int) -> Void
     private var connection: Connection?
     private var backoffMs = RedisClient.firstBackoffMs
+    /// Why the connection being freed was dropped, for the log line `reap` writes.
+    private var lostReason = ""
     /// When the watchdog's earliest timer is due; infinity when none is set.
     private var watchdogDueMs = Double.infinity
 
@@ -211,8 +213,6 @@ final class RedisClient: @unchecked Sendable {
         }
         reap()
     }
-
-    private var lostReason = ""
 
     /// After hiredis had its turn: a connection it has freed (an error, the server gone) is
     /// let go of, and the next is scheduled.
