@@ -2,7 +2,7 @@
 SWIFT ?= swift
 BIN := .build/release
 
-.PHONY: all deps build test unit integration sanitize run clean static dist install lint format
+.PHONY: all deps build test unit integration sanitize run clean static dist deb install lint format
 
 all: build
 
@@ -13,7 +13,8 @@ build: deps
 	$(SWIFT) build -c release
 
 # The format check and a build in which any warning is an error, the unit tests (Swift
-# Testing), the integration suite (pytest) through a real nginx, the benchmark harness's quick
+# Testing), the Debian package, the integration suite (pytest) through a real nginx (and the
+# package in a debootstrapped Debian 12 root), the benchmark harness's quick
 # mode (every contender must answer 200s; see BENCHMARKS.md), every fuzz target for 30 s, and the
 # unit and hardest integration tests under ASan and TSan.
 test:
@@ -21,6 +22,7 @@ test:
 	$(MAKE) --no-print-directory lint
 	$(SWIFT) build -c release -Xswiftc -warnings-as-errors
 	$(SWIFT) test -Xswiftc -warnings-as-errors
+	$(MAKE) --no-print-directory deb
 	APP_INBOX_BIN_DIR=$(BIN) python3 -m pytest -q Tests/integration
 	APP_INBOX_BIN_DIR=$(BIN) bench/run --quick
 	scripts/fuzz --seconds 30
@@ -67,7 +69,8 @@ VERSION := $(shell sed -n 's/.*static let version = "\(.*\)"/\1/p' Sources/AppIn
 DIST_NAME := app-inbox-fcgi-$(VERSION)-linux-$(shell uname -m)
 
 static: deps
-	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) --product app-inbox-fcgi
+	$(SWIFT) build -c release --static-swift-stdlib --scratch-path $(DIST_SCRATCH) --product app-inbox-fcgi \
+		-Xlinker -z -Xlinker now
 	@if ldd $(STATIC_BIN) | grep libswift; then echo "$(STATIC_BIN) needs the Swift runtime" >&2; exit 1; fi
 
 # The issuers a site pastes into its login code (README "Signed identity", "Shared hosting").
@@ -93,6 +96,11 @@ dist: static
 	tar -C dist --owner=0 --group=0 --sort=name -czf dist/$(DIST_NAME).tar.gz $(DIST_NAME)
 	@echo "dist/$(DIST_NAME).tar.gz"
 
+# dist/app-inbox-fcgi_<version>-1_<arch>.deb for Debian 12 and Ubuntu (README "Deploy"): the
+# static binary in /usr/sbin, the socket-activated units, /etc/app-inbox-fcgi; see scripts/build-deb.
+deb: static
+	scripts/build-deb
+
 # make install [PREFIX=/usr/local] [DESTDIR=]: the static binary, the man page, the systemd units
 # and the example configs, with paths rewritten for PREFIX. Never touches /etc.
 PREFIX ?= /usr/local
@@ -116,4 +124,4 @@ install: static
 	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/
 
 clean:
-	rm -rf .build .build-dist .build-fuzz .build-asan .build-tsan dist .demo
+	rm -rf .build .build-dist .build-fuzz .build-asan .build-tsan .build-deb dist .demo
