@@ -154,6 +154,9 @@ def test_apt_installs_it_with_its_user_its_key_file_and_the_socket_enabled(root)
     key = os.stat(root / KEY_FILE.lstrip("/"))
     group = in_root(root, "getent", "group", "app-inbox-fcgi").stdout.split(":")[2]
     assert (oct(key.st_mode & 0o777), key.st_uid, key.st_gid) == ("0o640", 0, int(group))
+    # Every installed file as the package's md5sums say; only the admin's edited conffile differs.
+    changed = in_root(root, "dpkg", "--verify", "app-inbox-fcgi", check=False).stdout.splitlines()
+    assert [line.split()[-1] for line in changed] == [ENV_FILE], changed
     wanted = root / "etc/systemd/system/sockets.target.wants/app-inbox-fcgi.socket"
     assert wanted.is_symlink() and os.readlink(wanted) == "/lib/systemd/system/app-inbox-fcgi.socket"
 
