@@ -704,3 +704,19 @@ class Fleet:
             self.nginx.stop()
         for responder in self.responders:
             responder.stop()
+
+
+def nginx_for_socket(workdir, socket_path):
+    """nginx in front of a responder's unix socket, as README's nginx recipe with the systemd
+    socket (the X-Test-Email header standing in for the site's login); returns it and its port."""
+    port = free_port()
+    servers = f"""
+    server {{
+        listen 127.0.0.1:{port};
+        location /app-inbox/ {{
+            include {FASTCGI_PARAMS};
+            fastcgi_param INBOX_EMAIL $http_x_test_email;
+            fastcgi_pass unix:{socket_path};
+        }}
+    }}"""
+    return Nginx(Path(workdir) / "nginx", nginx_config(Path(workdir) / "nginx", servers), [port]), port

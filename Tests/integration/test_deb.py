@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import API_KEY, FASTCGI_PARAMS, ROOT, ROTATED_API_KEY, Nginx, free_port, http_request, nginx_config, stop
+from stack import API_KEY, ROOT, ROTATED_API_KEY, http_request, nginx_for_socket, stop
 
 VERSION = subprocess.run(["sed", "-n", 's/.*static let version = "\\(.*\\)"/\\1/p',
                           str(ROOT / "Sources/AppInbox/Config/Config.swift")], capture_output=True, text=True).stdout.strip()
@@ -208,17 +208,7 @@ def test_the_service_as_systemd_runs_it_answers_through_nginx_and_reloads_a_new_
     journal = tmp_path / "journal.log"
     proc = subprocess.Popen(["chroot", f"--userspec={user}:{user}", str(root), *command], env=env,
                             stdin=listener.fileno(), stdout=open(journal, "wb"), stderr=subprocess.STDOUT)
-    port = free_port()
-    servers = f"""
-    server {{
-        listen 127.0.0.1:{port};
-        location /app-inbox/ {{
-            include {FASTCGI_PARAMS};
-            fastcgi_param INBOX_EMAIL $http_x_test_email;
-            fastcgi_pass unix:{socket_path};
-        }}
-    }}"""
-    nginx = Nginx(tmp_path / "nginx", nginx_config(tmp_path / "nginx", servers), [port])
+    nginx, port = nginx_for_socket(tmp_path, socket_path)
     try:
         def token():
             answer = http_request(port, "/app-inbox/token", headers={"X-Test-Email": "alice@example.com"}, timeout=15)

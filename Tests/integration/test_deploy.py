@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, http_request, nginx_config, stop
+from stack import API_KEY, APP_BIN, FASTCGI_PARAMS, ROOT, Nginx, free_port, http_request, nginx_config, nginx_for_socket, stop
 
 PREFIX = "/usr"
 
@@ -104,21 +104,6 @@ def test_service_unit_declares_the_hardening(installed):
     assert directives(socket_unit, "Accept") == ["no"]
 
 
-def front(workdir, socket_path):
-    """nginx in front of a unix socket, as README's nginx recipe with the systemd socket."""
-    port = free_port()
-    servers = f"""
-    server {{
-        listen 127.0.0.1:{port};
-        location /app-inbox/ {{
-            include {FASTCGI_PARAMS};
-            fastcgi_param INBOX_EMAIL $http_x_test_email;
-            fastcgi_pass unix:{socket_path};
-        }}
-    }}"""
-    return Nginx(workdir / "nginx", nginx_config(workdir / "nginx", servers), [port]), port
-
-
 def fetch(port, email="alice@example.com"):
     answer = http_request(port, "/app-inbox/token", headers={"X-Test-Email": email}, timeout=15)
     return answer.status, answer.body
@@ -161,7 +146,7 @@ def test_service_serves_the_socket_units_socket_on_fd_0(installed, sandbox, tmp_
     journal = tmp_path / "journal.log"
     proc = subprocess.Popen(command, env=env, stdin=listener.fileno(), stdout=open(journal, "wb"),
                             stderr=subprocess.STDOUT)
-    nginx, port = front(tmp_path, socket_path)
+    nginx, port = nginx_for_socket(tmp_path, socket_path)
     try:
         status, body = fetch(port)
         assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-'), journal.read_text()
@@ -192,7 +177,7 @@ def test_plain_socket_activation_with_listen_fds(installed, sandbox, tmp_path):
         assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "journal.log").read_text()
         time.sleep(0.02)
     os.chmod(socket_path, 0o666)
-    nginx, port = front(tmp_path, socket_path)
+    nginx, port = nginx_for_socket(tmp_path, socket_path)
     try:
         status, body = fetch(port)
         assert status == 200 and body.startswith(b'{"token":"sbx-alice@example.com-'), (tmp_path / "journal.log").read_text()
