@@ -2,7 +2,7 @@ import CCrypto
 
 /// Fleet mode (`APP_INBOX_REDIS_URL`): the responders of several hosts share one per-identity
 /// rate limit, one budget of calls to eSputnik, one opt-in cache and one single flight per
-/// identity, kept in Redis (docs/ARCHITECTURE.md "Scaling out"). Users are named there by their
+/// identity, kept in Redis (README.md "Scaling out", docs/ARCHITECTURE.md "Fleet mode"). Users are named there by their
 /// fleet-wide HMAC identity key only, and what is stored is sealed (`FleetSecret`).
 ///
 /// Each operation hops to the exchange loop's thread, sends one script and hands its decision to
@@ -46,7 +46,12 @@ public final class Fleet: Sendable {
         self.secret = secret
         self.loop = loop
         prefix = "app-inbox:\(secret.namespace):"
-        shas = FleetScripts.all.map { Self.sha1Hex($0) }
+        var shas: [[UInt8]] = []
+        for script in FleetScripts.all {
+            guard let sha = Self.sha1Hex(script) else { throw SetupError(function: "SHA1", detail: "OpenSSL failed") }
+            shas.append(sha)
+        }
+        self.shas = shas
         leaseMs = exchangeTimeoutMs + 1000
         localBudget = UpstreamBudget(perSecond: Double(settings.upstreamRPS))
         var member = [UInt8](repeating: 0, count: 8)
@@ -212,10 +217,10 @@ public final class Fleet: Sendable {
     }
 
     /// The name Redis gives a script (SHA-1 of its text, in hex), for EVALSHA.
-    private static func sha1Hex(_ script: String) -> [UInt8] {
+    private static func sha1Hex(_ script: String) -> [UInt8]? {
         let bytes = Array(script.utf8)
         var digest = [UInt8](repeating: 0, count: 20)
-        _ = SHA1(bytes, bytes.count, &digest)
+        guard SHA1(bytes, bytes.count, &digest) != nil else { return nil }
         return Array(Hex.encode(digest).utf8)
     }
 }
