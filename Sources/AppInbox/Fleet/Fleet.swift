@@ -59,7 +59,8 @@ public final class Fleet: Sendable {
             throw SetupError(function: "RAND_bytes", detail: "no randomness available")
         }
         let heartbeat = Self.evalsha(
-            shas[Script.heartbeat.rawValue], keys: [prefix + "members"], arguments: [Hex.encode(member), String(Self.memberWindowMs)])
+            shas[Script.heartbeat.rawValue], keys: [prefix + "members"],
+            arguments: [Hex.encode(member), String(Self.memberWindowMs)].map { Array($0.utf8) })
         let budget = localBudget
         let rps = Double(settings.upstreamRPS)
         redis = try RedisClient(
@@ -205,15 +206,16 @@ public final class Fleet: Sendable {
     }
 
     private func evalsha(_ script: Script, keys: [String], arguments: [String]) -> [[UInt8]] {
-        Self.evalsha(shas[script.rawValue], keys: keys, arguments: arguments)
+        evalsha(script, keys: keys, arguments: arguments.map { Array($0.utf8) })
     }
 
     private func evalsha(_ script: Script, keys: [String], arguments: [[UInt8]]) -> [[UInt8]] {
-        [Array("EVALSHA".utf8), shas[script.rawValue], Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
+        Self.evalsha(shas[script.rawValue], keys: keys, arguments: arguments)
     }
 
-    private static func evalsha(_ sha: [UInt8], keys: [String], arguments: [String]) -> [[UInt8]] {
-        [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + (keys + arguments).map { Array($0.utf8) }
+    /// `EVALSHA sha numkeys key… argument…`.
+    private static func evalsha(_ sha: [UInt8], keys: [String], arguments: [[UInt8]]) -> [[UInt8]] {
+        [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
     }
 
     /// The name Redis gives a script (SHA-1 of its text, in hex), for EVALSHA.

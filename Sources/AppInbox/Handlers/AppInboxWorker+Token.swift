@@ -33,9 +33,8 @@ extension AppInboxWorker {
             }
             fleet.redis.noteFallback("redis is \(fleet.redis.state.name)")
         }
-        if let limiter = service.limiter, let key, let retryAfter = limiter.admit(key, nowMs: now) {
-            counters.count(\.rateLimited)
-            return .now(APIError.rateLimited(retryAfter: retryAfter).response)
+        if let key, let refusal = Self.locallyLimited(key, limiter: service.limiter, nowMs: now, counters: counters) {
+            return .now(refusal)
         }
         tokens.token(for: identity, key: key, fresh: fresh, nowMs: now, done: answer)
         // A cache hit has answered already.
@@ -69,13 +68,22 @@ extension AppInboxWorker {
                 pipeline.coalesced(identity, key: key, viaFleet: true, done: answer)
             case .unavailable(let reason):
                 fleet.redis.noteFallback(reason)
-                if let limiter, let retryAfter = limiter.admit(key, nowMs: clock.now()) {
-                    counters.count(\.rateLimited)
-                    return deferral.complete(APIError.rateLimited(retryAfter: retryAfter).response)
+                if let refusal = Self.locallyLimited(key, limiter: limiter, nowMs: clock.now(), counters: counters) {
+                    return deferral.complete(refusal)
                 }
                 pipeline.coalesced(identity, key: key, viaFleet: false, done: answer)
             }
         }
+    }
+
+    /// This responder's own rate limit (no fleet mode, or Redis unavailable): the 429 to answer,
+    /// counted, or nil when the request may go on.
+    private static func locallyLimited(
+        _ key: IdentityKey, limiter: RateLimiter?, nowMs: Double, counters: Metrics.Shard
+    ) -> Response? {
+        guard let limiter, let retryAfter = limiter.admit(key, nowMs: nowMs) else { return nil }
+        counters.count(\.rateLimited)
+        return APIError.rateLimited(retryAfter: retryAfter).response
     }
 
     /// The identity the web server set in params; failing that, when signed identity is on, the
