@@ -29,13 +29,10 @@ enum RedisReply: Sendable, Equatable {
         }
     }
 
-    /// The reply's integer: an integer reply, or a bulk string of digits.
+    /// The reply's integer, when it is an integer reply.
     var integer: Int? {
-        switch self {
-        case .integer(let value): value
-        case .bulk(let bytes): Int(String(decoding: bytes, as: UTF8.self))
-        default: nil
-        }
+        guard case .integer(let value) = self else { return nil }
+        return value
     }
 }
 

@@ -53,10 +53,10 @@ public final class AppInboxService: Sendable {
             counters: counters)
     }
 
-    /// Whether the process should report itself unready (`APP_INBOX_HEALTH_STRICT`).
     /// Fleet mode's state and counters for `status`; nil when off.
     var fleet: Fleet? { guards.fleet }
 
+    /// Whether the process should report itself unready (`APP_INBOX_HEALTH_STRICT`).
     var isUnhealthy: Bool {
         config.resilience.healthStrict && guards.breaker.withLock { !$0.isClosed }
     }

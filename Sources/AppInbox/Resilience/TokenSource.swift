@@ -34,7 +34,8 @@ struct TokenSource {
             }
             counters.count(\.cacheMisses)
         }
-        pipeline().coalesced(identity, key: key, viaFleet: guards.fleet?.isUp == true, done: done)
+        // The local way: the worker comes here only without fleet mode or with Redis unavailable.
+        pipeline().coalesced(identity, key: key, viaFleet: false, done: done)
     }
 
     /// The rest of the way for a request past the limits and the cache, with this worker's
