@@ -1,6 +1,7 @@
 #include "CCrypto.h"
 #include <openssl/core_names.h>
 #include <openssl/params.h>
+#include <limits.h>
 #include <pthread.h>
 
 // OpenSSL 3's EVP_MAC: initialising with a NULL key restarts from the already keyed state,
@@ -75,4 +76,11 @@ int ccrypto_sha256(const uint8_t *message, size_t length, uint8_t *digest) {
     }
     unsigned int written = 0;
     return EVP_Digest(message, length, digest, &written, sha256, NULL) == 1 && written == 32;
+}
+
+int ccrypto_hmac_sha256_once(const uint8_t *key, size_t key_length, const uint8_t *message, size_t length,
+                             uint8_t *digest) {
+    if (key_length > INT_MAX) return 0;
+    unsigned int written = 0;
+    return HMAC(EVP_sha256(), key, (int)key_length, message, length, digest, &written) != NULL && written == 32;
 }

@@ -122,12 +122,7 @@ struct DemoLogin: Sendable {
     /// HMAC-SHA256 of `message`; nil when OpenSSL fails.
     private static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8]? {
         var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let result = key.withUnsafeBytes { key in
-            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
-        }
-        guard result != nil, length == 32 else { return nil }
-        return digest
+        return ccrypto_hmac_sha256_once(key, key.count, message, message.count, &digest) == 1 ? digest : nil
     }
 
     private func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {

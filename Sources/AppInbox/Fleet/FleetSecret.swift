@@ -27,12 +27,8 @@ public struct FleetSecret: Sendable {
 
     private static func derive(_ secret: [UInt8], _ label: String) -> [UInt8]? {
         var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
         let message = Array(label.utf8)
-        let result = secret.withUnsafeBytes { key in
-            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
-        }
-        return result != nil && length == 32 ? digest : nil
+        return ccrypto_hmac_sha256_once(secret, secret.count, message, message.count, &digest) == 1 ? digest : nil
     }
 
     /// `plain` sealed with AES-256-GCM and bound to `binding` (the identity key it is stored

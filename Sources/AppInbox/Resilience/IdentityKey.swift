@@ -32,11 +32,7 @@ public struct IdentityHasher: Sendable {
     func key(for identity: ContactIdentity) -> IdentityKey? {
         let message = Self.message(for: identity)
         var digest = [UInt8](repeating: 0, count: 32)
-        var length: UInt32 = 0
-        let result = secret.withUnsafeBytes { key in
-            HMAC(EVP_sha256(), key.baseAddress, Int32(key.count), message, message.count, &digest, &length)
-        }
-        guard result != nil, length == 32 else { return nil }
+        guard ccrypto_hmac_sha256_once(secret, secret.count, message, message.count, &digest) == 1 else { return nil }
         return IdentityKey(digest: Digest256(bytes: digest))
     }
 

@@ -29,6 +29,11 @@ int ccrypto_hmac_sha256_copy(const ccrypto_hmac *context, const uint8_t *message
 int ccrypto_hmac_sha256_verify(ccrypto_hmac *context, const uint8_t *message, size_t length, const uint8_t *signature,
                                size_t signature_length);
 
+/// Writes HMAC-SHA256(key, message) to `digest` (32 bytes) with OpenSSL's one-shot HMAC, keyed
+/// anew on each call (for the rare digest; a per-request one keeps a context); 1 on success.
+int ccrypto_hmac_sha256_once(const uint8_t *key, size_t key_length, const uint8_t *message, size_t length,
+                             uint8_t *digest);
+
 /// Writes SHA-256(message) to `digest` (32 bytes); returns 1 on success.
 int ccrypto_sha256(const uint8_t *message, size_t length, uint8_t *digest);
 
