@@ -210,6 +210,27 @@ struct TokenRouteTests {
         #expect(app.status["coalesced"] == .number(3))
     }
 
+    @Test func aRequestSentTheMomentTheLastAnswerArrivesStartsANewCall() throws {
+        // The browser may ask again as soon as it has its answer (the eSputnik script found the
+        // token invalid): that request must not join the call that produced the old token.
+        let app = try TestApp(upstream: [.held(Fixture.ok("old")), ok("new")])
+        let request = { @Sendable in Fixture.request(method: "GET", "/app-inbox/token", params: ["INBOX_EMAIL": "alice@example.com"]) }
+        guard case .later(let first) = app.worker.reply(to: request()) else {
+            Issue.record("a held call was answered at once")
+            return
+        }
+        let next = Locked<Reply?>(nil)
+        first.attach { _ in
+            let worker = try! app.makeWorker()
+            next.withLock { $0 = worker.reply(to: request()) }
+        }
+        app.upstream.release()
+        let second = try #require(next.withLock { $0 })
+        #expect(TestApp.Answer(TestApp.settle(second)).token == "new")
+        #expect(app.upstream.calls.count == 2)
+        #expect(app.status["coalesced"] == .number(0))
+    }
+
     @Test func aRequestWaitingForESputnikHoldsNoWorker() throws {
         let app = try TestApp(upstream: [.held(Fixture.ok("slow"))])
         let request = Fixture.request(method: "GET", "/app-inbox/token", params: ["INBOX_EMAIL": "alice@example.com"])

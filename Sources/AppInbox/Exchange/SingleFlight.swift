@@ -21,11 +21,13 @@ public final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Send
         }
     }
 
-    /// Ends the flight for `key` with its value and hands the value to every follower.
-    public func finish(_ key: Key, with value: Value) {
-        // Leave the table before publishing, so a late caller starts fresh rather than
-        // receiving a value computed before it asked.
+    /// Ends the flight for `key` with its value: hands it to `leader` (the leader's own answer),
+    /// then to every follower.
+    public func finish(_ key: Key, with value: Value, leader: (Value) -> Void = { _ in }) {
+        // Leave the table before anyone is answered: a caller who asks again the moment its answer
+        // arrives must start fresh, not receive the value it asked to replace.
         let followers = flights.withLock { $0.removeValue(forKey: key) } ?? []
+        leader(value)
         for follower in followers { follower(value) }
     }
 

@@ -17,9 +17,7 @@ struct TokenPipeline: Sendable {
         guard guards.flights.join(identity, follower: { done(Answer(outcome: $0.outcome, coalesced: true)) }) else { return }
         let flights = guards.flights
         lead(identity, key: key, viaFleet: viaFleet) { answer in
-            // The leader answers first, then everyone who joined its flight meanwhile.
-            done(answer)
-            flights.finish(identity, with: answer)
+            flights.finish(identity, with: answer, leader: done)
         }
     }
 
