@@ -86,10 +86,10 @@ public final class Fleet: Sendable {
     /// `readCache`, looks up its cached token.
     func admit(_ key: IdentityKey, perMinute: Int, readCache: Bool, done: @escaping @Sendable (Admission) -> Void) {
         guard perMinute > 0 else { return readCache ? lookup(key, done: done) : done(.miss) }
-        let intervalMs = 60_000 / Double(perMinute)
+        let rate = CellRate(perMinute: perMinute)
         let command = evalsha(
             .admit, keys: [name("r", key), name("c", key)],
-            arguments: [String(intervalMs), String(60_000 - intervalMs), readCache ? "1" : "0"])
+            arguments: [String(rate.intervalMs), String(rate.burstMs), readCache ? "1" : "0"])
         loop.perform {
             self.redis.send(command) { result in
                 switch Self.decision(result) {
@@ -142,10 +142,10 @@ public final class Fleet: Sendable {
     private func lead(
         _ key: IdentityKey, lease: String, following: String, deadlineMs: Double, done: @escaping @Sendable (Lead) -> Void
     ) {
-        let rps = Double(settings.upstreamRPS)
+        let budget = CellRate(perSecond: Double(settings.upstreamRPS), burstMs: UpstreamBudget.burstMs)
         let command = evalsha(
             .lead, keys: [name("l", key), prefix + "budget", name("f", key) + ":" + following],
-            arguments: [lease, String(leaseMs), String(1000 / rps), String(UpstreamBudget.burstMs)])
+            arguments: [lease, String(leaseMs), String(budget.intervalMs), String(budget.burstMs)])
         redis.send(command) { result in
             switch Self.decision(result) {
             case .failure(let reason): done(.unavailable(reason.description))

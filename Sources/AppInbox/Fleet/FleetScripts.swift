@@ -3,7 +3,7 @@
 /// hosts whose clocks differ still share one limit; Redis 5 or later replicates a script's
 /// effects, not the script, which makes `TIME` in a writing script safe.
 ///
-/// A limit is a generic cell rate algorithm, as `RateLimiter` is locally: one number per key, the
+/// A limit is a generic cell rate algorithm, as `CellRate` is locally: one number per key, the
 /// theoretical arrival time, kept only as long as it matters (PX).
 enum FleetScripts {
     /// The lines every script that limits starts with: `now` in milliseconds, and `limit(key,

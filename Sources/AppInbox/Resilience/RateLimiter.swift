@@ -2,8 +2,7 @@
 /// one number (when its allowance is next fully restored), so memory stays small, and entries
 /// that are fully restored are swept when the table passes its bound.
 public final class RateLimiter: Sendable {
-    private let intervalMs: Double
-    private let burstMs: Double
+    private let rate: CellRate
     private let maxEntries: Int
     /// Every request writes its identity's entry, so one lock would serialise all workers; an
     /// identity always lands in the same shard, so sharding changes nothing else.
@@ -15,8 +14,7 @@ public final class RateLimiter: Sendable {
 
     /// Allows `perMinute` requests per identity in any minute; remembers at most `maxEntries`.
     public init(perMinute: Int, maxEntries: Int = 100_000) {
-        intervalMs = 60_000 / Double(max(perMinute, 1))
-        burstMs = 60_000 - intervalMs
+        rate = CellRate(perMinute: perMinute)
         let shardCount = maxEntries >= 1024 ? 16 : 1
         self.maxEntries = maxEntries / shardCount
         shards = (0..<shardCount).map { _ in Shard() }
@@ -24,13 +22,11 @@ public final class RateLimiter: Sendable {
 
     /// nil when the request may go ahead; otherwise the seconds until it would.
     public func admit(_ key: IdentityKey, nowMs: Double) -> Int? {
-        let maxEntries = maxEntries
+        let (rate, maxEntries) = (rate, maxEntries)
         return shards[Int(key.digest.words.1 % UInt64(shards.count))].table.withLock { table in
-            let theoretical = max(table[key] ?? nowMs, nowMs)
-            let wait = theoretical - nowMs - burstMs
-            // A microsecond of slack: N additions of 60000/N need not land exactly on the burst.
-            if wait > 0.001 { return Int((wait / 1000).rounded(.up)) }
-            table[key] = theoretical + intervalMs
+            var theoretical = table[key] ?? nowMs
+            if let retryAfter = rate.admit(&theoretical, nowMs: nowMs) { return retryAfter }
+            table[key] = theoretical
             if table.count > maxEntries {
                 table = table.filter { $0.value > nowMs }
                 // Still near the bound: every entry is active; forgetting some only makes the limit
