@@ -706,17 +706,24 @@ class Fleet:
             responder.stop()
 
 
-def nginx_for_socket(workdir, socket_path):
-    """nginx in front of a responder's unix socket, as README's nginx recipe with the systemd
-    socket (the X-Test-Email header standing in for the site's login); returns it and its port."""
+def nginx_passing(workdir, identity, fastcgi_pass):
+    """nginx with one location that includes fastcgi_params, then sets `identity` (the
+    fastcgi_param line that names the signed-in user) and passes to `fastcgi_pass`; returns it
+    and its port."""
     port = free_port()
     servers = f"""
     server {{
         listen 127.0.0.1:{port};
         location /app-inbox/ {{
             include {FASTCGI_PARAMS};
-            fastcgi_param INBOX_EMAIL $http_x_test_email;
-            fastcgi_pass unix:{socket_path};
+            {identity}
+            fastcgi_pass {fastcgi_pass};
         }}
     }}"""
     return Nginx(Path(workdir) / "nginx", nginx_config(Path(workdir) / "nginx", servers), [port]), port
+
+
+def nginx_for_socket(workdir, socket_path):
+    """nginx in front of a responder's unix socket, as README's nginx recipe with the systemd
+    socket (the X-Test-Email header standing in for the site's login); returns it and its port."""
+    return nginx_passing(workdir, "fastcgi_param INBOX_EMAIL $http_x_test_email;", f"unix:{socket_path}")

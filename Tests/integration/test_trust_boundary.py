@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import fcgi_raw as fcgi
-from stack import API_KEY, FASTCGI_PARAMS, Nginx, Responder, basic_auth, cli_env, free_port, nginx_config, run_cli
+from stack import API_KEY, Responder, basic_auth, cli_env, free_port, nginx_passing, run_cli
 from stack import serving_pid as child_of
 
 
@@ -76,17 +76,9 @@ def test_remote_user_set_after_fastcgi_params_is_refused_not_believed(start_app,
     """The operator overrides REMOTE_USER after `include fastcgi_params`, as PHP-FPM would allow:
     libfcgi returns the first value, which the client chose with `curl -u victim:x`."""
     app = start_app(env={"APP_INBOX_EMAIL_PARAM": "REMOTE_USER"})
-    port = free_port()
-    servers = f"""
-    server {{
-        listen 127.0.0.1:{port};
-        location /app-inbox/ {{
-            include {FASTCGI_PARAMS};
-            fastcgi_param REMOTE_USER $http_x_test_validated;  # the site's validated user
-            fastcgi_pass 127.0.0.1:{app.fcgi_port};
-        }}
-    }}"""
-    nginx = Nginx(tmp_path / "nginx", nginx_config(tmp_path / "nginx", servers), [port])
+    nginx, port = nginx_passing(
+        tmp_path, "fastcgi_param REMOTE_USER $http_x_test_validated;  # the site's validated user",
+        f"127.0.0.1:{app.fcgi_port}")
     try:
         attack = {"X-Test-Validated": "alice@example.com", **basic_auth("user0@example.com", "x")}
         status, headers, body = app.get(port=port, headers=attack)
