@@ -18,7 +18,7 @@ static void update(struct credis_events *events, uint32_t mask) {
         events->mask = mask;
     } else {
         // Only ENOMEM or a closed descriptor can fail here; the command's timeout then ends
-        // the connection (Sources/AppInbox/Fleet/RedisConnection.swift).
+        // the connection (Sources/AppInbox/Fleet/RedisClient.swift).
         events->mask = mask == 0 ? 0 : events->mask;
     }
 }

@@ -54,13 +54,12 @@ public final class Fleet: Sendable {
         self.shas = shas
         leaseMs = exchangeTimeoutMs + 1000
         localBudget = UpstreamBudget(perSecond: Double(settings.upstreamRPS))
-        var member = [UInt8](repeating: 0, count: 8)
-        guard RAND_bytes(&member, Int32(member.count)) == 1 else {
+        guard let member = Self.randomName() else {
             throw SetupError(function: "RAND_bytes", detail: "no randomness available")
         }
         let heartbeat = Self.evalsha(
             shas[Script.heartbeat.rawValue], keys: [prefix + "members"],
-            arguments: [Hex.encode(member), String(Self.memberWindowMs)].map { Array($0.utf8) })
+            arguments: [member, String(Self.memberWindowMs)].map { Array($0.utf8) })
         let budget = localBudget
         let rps = Double(settings.upstreamRPS)
         redis = try RedisClient(
@@ -133,9 +132,7 @@ public final class Fleet: Sendable {
     /// Takes the lease for `key` within the fleet's budget, or follows the call that holds it
     /// (asking every `pollMs`) until it has an outcome or `deadlineMs` (monotonic) passes.
     func lead(_ key: IdentityKey, deadlineMs: Double, done: @escaping @Sendable (Lead) -> Void) {
-        var bytes = [UInt8](repeating: 0, count: 8)
-        guard RAND_bytes(&bytes, Int32(bytes.count)) == 1 else { return done(.unavailable("RAND_bytes failed")) }
-        let lease = Hex.encode(bytes)
+        guard let lease = Self.randomName() else { return done(.unavailable("RAND_bytes failed")) }
         loop.perform { self.lead(key, lease: lease, following: "-", deadlineMs: deadlineMs, done: done) }
     }
 
@@ -216,6 +213,13 @@ public final class Fleet: Sendable {
     /// `EVALSHA sha numkeys key… argument…`.
     private static func evalsha(_ sha: [UInt8], keys: [String], arguments: [[UInt8]]) -> [[UInt8]] {
         [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)] + keys.map { Array($0.utf8) } + arguments
+    }
+
+    /// 8 random bytes in hex, naming a lease or this responder among the fleet's members; nil
+    /// when OpenSSL has no randomness.
+    private static func randomName() -> String? {
+        var bytes = [UInt8](repeating: 0, count: 8)
+        return RAND_bytes(&bytes, Int32(bytes.count)) == 1 ? Hex.encode(bytes) : nil
     }
 
     /// The name Redis gives a script (SHA-1 of its text, in hex), for EVALSHA.
